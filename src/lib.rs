@@ -1,0 +1,8 @@
+//! mqtui: a terminal producer console for Apache RocketMQ.
+//!
+//! Data flows one way: wire ([`remoting`], [`protocol`]) → producer → events → stats → views.
+//! [`cluster`] is the embedded demo cluster, the server side of the same wire code.
+
+pub mod cluster;
+pub mod protocol;
+pub mod remoting;

@@ -1,0 +1,188 @@
+//! Message ids: the client's unique id (`UNIQ_KEY`, `MessageClientIDSetter`) and the broker's
+//! offset id (`MessageDecoder.createMessageId`).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Mutex;
+
+use chrono::{Datelike, Local, TimeZone};
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Uppercase hex, as `UtilAll.bytes2string`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Bytes from hex (either case); `None` if it is not hex.
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    let nib = |c: u8| -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    };
+    s.as_bytes()
+        .chunks(2)
+        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
+        .collect()
+}
+
+/// Makes `UNIQ_KEY`s in the Java client's format: IPv4 (4) + pid (2) + per-process random (4)
+/// + milliseconds since the start of the month, local time (4) + counter (2) = 32 hex chars.
+pub struct UniqIdGenerator {
+    prefix: [u8; 10],
+    counter: AtomicU16,
+    month: Mutex<(i64, i64)>, // (start of this month, start of next), epoch ms
+}
+
+impl Default for UniqIdGenerator {
+    fn default() -> Self {
+        Self::new(local_ipv4())
+    }
+}
+
+impl UniqIdGenerator {
+    pub fn new(ip: Ipv4Addr) -> Self {
+        let mut prefix = [0u8; 10];
+        prefix[..4].copy_from_slice(&ip.octets());
+        prefix[4..6].copy_from_slice(&(std::process::id() as u16).to_be_bytes());
+        prefix[6..10].copy_from_slice(&rand::random::<i32>().to_be_bytes());
+        UniqIdGenerator {
+            prefix,
+            counter: AtomicU16::new(rand::random()),
+            month: Mutex::new((0, 0)),
+        }
+    }
+
+    /// The next id.
+    pub fn next_id(&self) -> String {
+        let now = Local::now().timestamp_millis();
+        let since_month = {
+            let mut m = self.month.lock().unwrap();
+            if now >= m.1 || now < m.0 {
+                *m = month_bounds(now);
+            }
+            now - m.0
+        };
+        let mut b = [0u8; 16];
+        b[..10].copy_from_slice(&self.prefix);
+        b[10..14].copy_from_slice(&(since_month as i32).to_be_bytes());
+        b[14..16].copy_from_slice(&self.counter.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+        to_hex(&b)
+    }
+}
+
+fn month_bounds(now_ms: i64) -> (i64, i64) {
+    let now = Local.timestamp_millis_opt(now_ms).single().unwrap_or_else(Local::now);
+    let start = Local
+        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
+        .earliest()
+        .map_or(now_ms, |d| d.timestamp_millis());
+    let (ny, nm) = if now.month() == 12 { (now.year() + 1, 1) } else { (now.year(), now.month() + 1) };
+    let next = Local
+        .with_ymd_and_hms(ny, nm, 1, 0, 0, 0)
+        .earliest()
+        .map_or(now_ms + 86_400_000, |d| d.timestamp_millis());
+    (start, next)
+}
+
+/// This host's IPv4 address as other hosts would see it, or a fake one made from the clock when
+/// none can be found (as the Java client does).
+pub fn local_ipv4() -> Ipv4Addr {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    if let Some(host) = host {
+        if let Ok(addrs) = (host.as_str(), 0).to_socket_addrs() {
+            for a in addrs {
+                if let IpAddr::V4(v4) = a.ip() {
+                    if !v4.is_loopback() && !v4.is_unspecified() {
+                        return v4;
+                    }
+                }
+            }
+        }
+    }
+    let t = (chrono::Utc::now().timestamp_millis() as u64).to_be_bytes();
+    Ipv4Addr::new(t[4], t[5], t[6], t[7])
+}
+
+/// The broker's offset message id: store host IPv4 (4) + port (4) + commit-log offset (8).
+pub fn offset_msg_id(store: SocketAddr, commit_log_offset: i64) -> String {
+    let mut b = Vec::with_capacity(28);
+    match store.ip() {
+        IpAddr::V4(v4) => b.extend_from_slice(&v4.octets()),
+        IpAddr::V6(v6) => b.extend_from_slice(&v6.octets()),
+    }
+    b.extend_from_slice(&(store.port() as i32).to_be_bytes());
+    b.extend_from_slice(&commit_log_offset.to_be_bytes());
+    to_hex(&b)
+}
+
+/// Decodes an offset message id into (store address, commit-log offset).
+pub fn decode_offset_msg_id(id: &str) -> Option<(SocketAddr, i64)> {
+    let b = from_hex(id)?;
+    let ip_len = match b.len() {
+        16 => 4,
+        28 => 16,
+        _ => return None,
+    };
+    let ip: IpAddr = if ip_len == 4 {
+        IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+    } else {
+        let a: [u8; 16] = b[..16].try_into().ok()?;
+        IpAddr::V6(a.into())
+    };
+    let port = i32::from_be_bytes(b[ip_len..ip_len + 4].try_into().ok()?);
+    let off = i64::from_be_bytes(b[ip_len + 4..ip_len + 12].try_into().ok()?);
+    Some((SocketAddr::new(ip, u16::try_from(port).ok()?), off))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uniq_ids_have_java_layout_and_are_distinct() {
+        let g = UniqIdGenerator::new(Ipv4Addr::new(10, 0, 0, 1));
+        let a = g.next_id();
+        let b = g.next_id();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert!(a.starts_with("0A000001"));
+        assert!(a.bytes().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c)));
+        let pid = format!("{:04X}", std::process::id() as u16);
+        assert_eq!(&a[8..12], pid);
+        let bytes = from_hex(&a).unwrap();
+        let ms = i32::from_be_bytes(bytes[10..14].try_into().unwrap());
+        assert!(ms >= 0 && (ms as i64) < 31 * 86_400_000 + 3_600_000);
+        let ca = u16::from_be_bytes(bytes[14..16].try_into().unwrap());
+        let cb = u16::from_be_bytes(from_hex(&b).unwrap()[14..16].try_into().unwrap());
+        assert_eq!(cb, ca.wrapping_add(1));
+    }
+
+    #[test]
+    fn offset_ids_round_trip() {
+        let addr: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+        let id = offset_msg_id(addr, 0x1234);
+        assert_eq!(id, "7F00000100002A9F0000000000001234");
+        assert_eq!(decode_offset_msg_id(&id), Some((addr, 0x1234)));
+        assert_eq!(decode_offset_msg_id("zz"), None);
+        let v6: SocketAddr = "[::1]:9876".parse().unwrap();
+        let id6 = offset_msg_id(v6, 7);
+        assert_eq!(id6.len(), 56);
+        assert_eq!(decode_offset_msg_id(&id6), Some((v6, 7)));
+    }
+}

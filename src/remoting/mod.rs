@@ -1,0 +1,14 @@
+//! RocketMQ's remoting protocol: frames, commands, codes, client connections and the server loop.
+
+pub mod codec;
+pub mod codes;
+pub mod command;
+pub mod connection;
+pub mod error;
+pub mod server;
+
+pub use codec::{RemotingCodec, DEFAULT_MAX_FRAME};
+pub use codes::{RequestCode, ResponseCode};
+pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
+pub use connection::{Connection, ConnectionPool};
+pub use error::{CodecError, InvokeError};

@@ -1,0 +1,159 @@
+//! The server side of the same codec: accept connections, decode requests, hand each to a
+//! [`Handler`], write its reply (now, later, never) through a batching writer.
+//!
+//! A malformed frame closes the connection it came on, and only that one.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::codec::FramedRead;
+
+use super::codec::RemotingCodec;
+use super::command::RemotingCommand;
+use super::connection::write_batches;
+
+/// What to do with one request.
+#[derive(Debug)]
+pub enum Reply {
+    /// Write this response now.
+    Now(RemotingCommand),
+    /// Write this response after a delay (later requests on the connection are not held up).
+    After(Duration, RemotingCommand),
+    /// Read the request and never answer it (a hung broker, or a oneway request).
+    Never,
+    /// Close the connection without answering.
+    Close,
+}
+
+/// Answers requests. Called on the connection's task: it must not block.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: RemotingCommand, peer: SocketAddr) -> Reply;
+}
+
+/// A listening server. Dropping the handle or calling [`ServerHandle::stop`] stops accepting and
+/// closes every connection it accepted.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops listening and drops every connection.
+    pub fn stop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Binds `addr` and serves requests with `handler` until stopped.
+pub async fn listen(addr: SocketAddr, handler: Arc<dyn Handler>) -> std::io::Result<ServerHandle> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(listener, handler, stop_rx));
+    Ok(ServerHandle {
+        addr: local,
+        stop: stop_tx,
+        task: Some(task),
+    })
+}
+
+async fn accept_loop(listener: TcpListener, handler: Arc<dyn Handler>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_connection(stream, peer, handler.clone(), stop.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+        }
+    }
+}
+
+/// Serves one connection until the peer closes, a frame is malformed, the handler says close,
+/// or the server stops.
+pub async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    handler: Arc<dyn Handler>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let (read, write) = stream.into_split();
+    let (tx, rx) = mpsc::channel::<RemotingCommand>(65_536);
+    let writer = tokio::spawn(write_batches(write, rx, |c: &RemotingCommand, buf| c.encode_into(buf), |_, e| {
+        tracing::debug!(error = %e, "write to client failed");
+    }));
+    let mut frames = FramedRead::new(read, RemotingCodec::default());
+    let mut delayed: Vec<JoinHandle<()>> = Vec::new();
+    loop {
+        let next = tokio::select! {
+            _ = stop.changed() => break,
+            next = frames.next() => next,
+        };
+        let request = match next {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                tracing::warn!(%peer, error = %e, "malformed frame, closing this connection");
+                break;
+            }
+            None => break,
+        };
+        if request.is_response() {
+            tracing::debug!(%peer, opaque = request.opaque, "unexpected response from client, ignored");
+            continue;
+        }
+        let oneway = request.is_oneway();
+        match handler.handle(request, peer) {
+            Reply::Now(_) | Reply::After(..) if oneway => {}
+            Reply::Now(resp) => {
+                if tx.send(resp).await.is_err() {
+                    break;
+                }
+            }
+            Reply::After(delay, resp) => {
+                let tx = tx.clone();
+                delayed.retain(|h| !h.is_finished());
+                delayed.push(tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = tx.send(resp).await;
+                }));
+            }
+            Reply::Never => {}
+            Reply::Close => break,
+        }
+    }
+    for d in delayed {
+        d.abort();
+    }
+    drop(tx);
+    // Stop writing at once when asked to go down; otherwise let queued replies go out.
+    if *stop.borrow() {
+        writer.abort();
+    } else {
+        let _ = writer.await;
+    }
+}

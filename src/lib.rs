@@ -6,3 +6,5 @@
 pub mod cluster;
 pub mod protocol;
 pub mod remoting;
+pub mod cli;
+pub mod logging;

@@ -1,1 +1,114 @@
-fn main(){}
+use std::process::ExitCode;
+
+use clap::Parser;
+use mqtui::cli::{Cli, ClusterArgs, Command};
+use mqtui::cluster::{ClusterConfig, DemoCluster, Scenario};
+
+/// Exit codes: 0 ok, 1 failures, 2 bad flags or config, 3 could not start.
+const EXIT_CONFIG: u8 = 2;
+const EXIT_START: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _guard = match mqtui::logging::init(&cli.log_level) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("mqtui: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mqtui: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_START);
+        }
+    };
+    match cli.command {
+        Some(Command::Cluster(args)) => rt.block_on(run_cluster(args)),
+        None => {
+            eprintln!("mqtui: the console is not built yet; run `mqtui cluster` for the demo cluster (see --help)");
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+async fn run_cluster(args: ClusterArgs) -> ExitCode {
+    let scenario = match Scenario::load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mqtui: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let cfg = ClusterConfig {
+        brokers: args.brokers as usize,
+        namesrv_addr: args.namesrv_addr(),
+        broker_base_port: args.broker_port,
+        queues: args.queues,
+        ..ClusterConfig::default()
+    };
+    let cluster = match DemoCluster::start(cfg).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mqtui: {e}");
+            return ExitCode::from(EXIT_START);
+        }
+    };
+    if let Err(e) = cluster.check_scenario(&scenario) {
+        eprintln!("mqtui: scenario {}: {e}", scenario.name);
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    println!("name server: {}", cluster.namesrv_addr());
+    for name in cluster.broker_names() {
+        if let Some(addr) = cluster.broker_addr(&name) {
+            println!("broker {name}: {addr}");
+        }
+    }
+    println!("scenario: {} ({})", scenario.name, if scenario.description.is_empty() { "no description" } else { &scenario.description });
+    println!("logs: {}", mqtui::logging::log_dir().join("mqtui.log").display());
+    println!("Ctrl-C stops the cluster and prints what each broker stored.");
+    let mut events = cluster.subscribe();
+    let _ = cluster.run_scenario(scenario);
+    let printer = tokio::spawn(async move {
+        while let Ok(ev) = events.recv().await {
+            if ev.text.starts_with("scenario ") {
+                println!("{:>8.1}s  {}", ev.at.as_secs_f64(), ev.text);
+            }
+        }
+    });
+    wait_for_stop().await;
+    printer.abort();
+    cluster.shutdown();
+    print_stats(&cluster);
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn print_stats(cluster: &DemoCluster) {
+    println!();
+    println!(
+        "{:<10} {:<21} {:>10} {:>10} {:>10} {:>12} {:>10} {:>8}",
+        "broker", "address", "requests", "sends", "messages", "distinct ids", "duplicates", "faulted"
+    );
+    for s in cluster.stats() {
+        println!(
+            "{:<10} {:<21} {:>10} {:>10} {:>10} {:>12} {:>10} {:>8}",
+            s.name, s.addr, s.requests, s.sends, s.messages, s.distinct_keys, s.duplicate_keys, s.faulted
+        );
+    }
+    println!("name server requests: {}", cluster.namesrv_requests());
+}

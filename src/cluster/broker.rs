@@ -1,0 +1,267 @@
+//! A demo broker: answers sends (single, V2, batch) with real per-queue offsets, commit-log
+//! offsets and offset message ids; counts what it stores; injects faults.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use tokio::sync::watch;
+
+use super::fault::BrokerFault;
+use crate::protocol::message::{decode_batch, SYSFLAG_COMPRESSED};
+use crate::protocol::msgid::offset_msg_id;
+use crate::protocol::{properties, SendMessageRequestHeader, SendMessageResponseHeader};
+use crate::remoting::codes::ResponseCode;
+use crate::remoting::server::{Handler, Reply};
+use crate::remoting::{ExtFields, RemotingCommand, RequestCode};
+
+/// What a broker has seen, for the cluster's report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BrokerStats {
+    pub name: String,
+    pub addr: String,
+    /// Requests of any kind.
+    pub requests: u64,
+    /// Send requests (single or batch).
+    pub sends: u64,
+    /// Messages stored (a batch counts each member).
+    pub messages: u64,
+    /// Body bytes stored.
+    pub bytes: u64,
+    /// Distinct UNIQ_KEYs among stored messages.
+    pub distinct_keys: u64,
+    /// Stored messages whose UNIQ_KEY had been stored here before (a retry that was not needed).
+    pub duplicate_keys: u64,
+    /// Send requests answered with an injected error, or dropped by a fault.
+    pub faulted: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    sends: AtomicU64,
+    messages: AtomicU64,
+    bytes: AtomicU64,
+    duplicates: AtomicU64,
+    faulted: AtomicU64,
+}
+
+/// The state behind one demo broker.
+pub(crate) struct BrokerCore {
+    pub name: String,
+    pub addr: Mutex<SocketAddr>,
+    pub queues: i32,
+    pub fault: watch::Receiver<BrokerFault>,
+    offsets: Mutex<HashMap<String, Vec<i64>>>,
+    commit_log: AtomicI64,
+    keys: Mutex<HashSet<u64>>,
+    counters: Counters,
+}
+
+impl BrokerCore {
+    pub fn new(name: String, queues: i32, fault: watch::Receiver<BrokerFault>) -> Self {
+        BrokerCore {
+            name,
+            addr: Mutex::new(SocketAddr::from(([127, 0, 0, 1], 0))),
+            queues,
+            fault,
+            offsets: Mutex::new(HashMap::new()),
+            commit_log: AtomicI64::new(0),
+            keys: Mutex::new(HashSet::new()),
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn stats(&self) -> BrokerStats {
+        let c = &self.counters;
+        BrokerStats {
+            name: self.name.clone(),
+            addr: self.addr.lock().unwrap().to_string(),
+            requests: c.requests.load(Ordering::Relaxed),
+            sends: c.sends.load(Ordering::Relaxed),
+            messages: c.messages.load(Ordering::Relaxed),
+            bytes: c.bytes.load(Ordering::Relaxed),
+            distinct_keys: self.keys.lock().unwrap().len() as u64,
+            duplicate_keys: c.duplicates.load(Ordering::Relaxed),
+            faulted: c.faulted.load(Ordering::Relaxed),
+        }
+    }
+
+    fn record_key(&self, key: Option<&str>) {
+        let Some(key) = key else { return };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        if !self.keys.lock().unwrap().insert(h.finish()) {
+            self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Stores `n` messages of `sizes` bytes on `topic`/`queue`: returns (first queue offset,
+    /// offset message ids).
+    fn store(&self, topic: &str, queue: i32, sizes: &[usize]) -> (i64, Vec<String>) {
+        let first = {
+            let mut map = self.offsets.lock().unwrap();
+            let offs = match map.get_mut(topic) {
+                Some(o) => o,
+                None => map.entry(topic.to_string()).or_insert_with(|| vec![0; self.queues as usize]),
+            };
+            let slot = &mut offs[queue as usize];
+            let first = *slot;
+            *slot += sizes.len() as i64;
+            first
+        };
+        let addr = *self.addr.lock().unwrap();
+        let ids = sizes
+            .iter()
+            .map(|&size| {
+                // A stored message's length in the commit log: fixed fields + body + topic + properties.
+                let stored = 91 + size as i64 + topic.len() as i64;
+                let at = self.commit_log.fetch_add(stored, Ordering::Relaxed);
+                offset_msg_id(addr, at)
+            })
+            .collect();
+        self.counters.messages.fetch_add(sizes.len() as u64, Ordering::Relaxed);
+        self.counters
+            .bytes
+            .fetch_add(sizes.iter().sum::<usize>() as u64, Ordering::Relaxed);
+        (first, ids)
+    }
+
+    fn handle_send(&self, req: &RemotingCommand, fault: &BrokerFault) -> RemotingCommand {
+        self.counters.sends.fetch_add(1, Ordering::Relaxed);
+        let header = match SendMessageRequestHeader::from_ext_fields(req.code, &req.ext_fields) {
+            Ok(h) => h,
+            Err(e) => {
+                return RemotingCommand::response_to(req, ResponseCode::SYSTEM_ERROR.code(), Some(e.to_string()));
+            }
+        };
+        if let Some(code) = fault.error_code {
+            self.counters.faulted.fetch_add(1, Ordering::Relaxed);
+            let remark = match ResponseCode::from_code(code) {
+                Some(ResponseCode::SYSTEM_BUSY) => {
+                    "[REJECTREQUEST]system busy, start flow control for a while (injected by mqtui)".to_string()
+                }
+                _ => format!("{} injected by mqtui on {}", crate::remoting::codes::response_code_label(code), self.name),
+            };
+            return RemotingCommand::response_to(req, code, Some(remark));
+        }
+        let queue = if header.queue_id < 0 {
+            (rand::random::<u32>() % self.queues as u32) as i32
+        } else {
+            header.queue_id
+        };
+        if queue >= self.queues {
+            return RemotingCommand::response_to(
+                req,
+                ResponseCode::SYSTEM_ERROR.code(),
+                Some(format!(
+                    "request queueId[{queue}] is illegal, topic {} has {} write queues on {}",
+                    header.topic, self.queues, self.name
+                )),
+            );
+        }
+        let batch = req.code == RequestCode::SEND_BATCH_MESSAGE.code() || header.batch == Some(true);
+        let (offset, ids) = if batch {
+            let entries = match decode_batch(req.body.clone()) {
+                Ok(e) if !e.is_empty() => e,
+                Ok(_) => {
+                    return RemotingCommand::response_to(
+                        req,
+                        ResponseCode::MESSAGE_ILLEGAL.code(),
+                        Some("empty batch".into()),
+                    )
+                }
+                Err(e) => {
+                    return RemotingCommand::response_to(req, ResponseCode::MESSAGE_ILLEGAL.code(), Some(e.to_string()))
+                }
+            };
+            for e in &entries {
+                self.record_key(properties::find(&e.properties, properties::UNIQ_KEY));
+            }
+            let sizes: Vec<usize> = entries.iter().map(|e| e.body.len()).collect();
+            self.store(&header.topic, queue, &sizes)
+        } else {
+            if req.body.is_empty() {
+                return RemotingCommand::response_to(
+                    req,
+                    ResponseCode::MESSAGE_ILLEGAL.code(),
+                    Some("message body is empty".into()),
+                );
+            }
+            let _compressed = header.sys_flag & SYSFLAG_COMPRESSED != 0;
+            self.record_key(header.properties.as_deref().and_then(|p| properties::find(p, properties::UNIQ_KEY)));
+            self.store(&header.topic, queue, &[req.body.len()])
+        };
+        let code = fault.store_status.unwrap_or(ResponseCode::SUCCESS.code());
+        let mut resp = RemotingCommand::response_to(req, code, None);
+        resp.ext_fields = SendMessageResponseHeader {
+            msg_id: ids.join(","),
+            queue_id: queue,
+            queue_offset: offset,
+            region_id: Some("DefaultRegion".into()),
+            trace_on: Some(true),
+            ..Default::default()
+        }
+        .to_ext_fields();
+        resp
+    }
+}
+
+impl Handler for BrokerCore {
+    fn handle(&self, req: RemotingCommand, _peer: SocketAddr) -> Reply {
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let fault = self.fault.borrow().clone();
+        let is_send = matches!(
+            RequestCode::from_code(req.code),
+            Some(RequestCode::SEND_MESSAGE | RequestCode::SEND_MESSAGE_V2 | RequestCode::SEND_BATCH_MESSAGE)
+        );
+        if fault.hang {
+            if is_send {
+                self.counters.faulted.fetch_add(1, Ordering::Relaxed);
+            }
+            return Reply::Never;
+        }
+        if fault.close_on_send && is_send {
+            self.counters.faulted.fetch_add(1, Ordering::Relaxed);
+            return Reply::Close;
+        }
+        let resp = match RequestCode::from_code(req.code) {
+            _ if is_send => self.handle_send(&req, &fault),
+            Some(RequestCode::HEART_BEAT | RequestCode::UNREGISTER_CLIENT | RequestCode::UPDATE_AND_CREATE_TOPIC) => {
+                RemotingCommand::response_to(&req, ResponseCode::SUCCESS.code(), None)
+            }
+            Some(RequestCode::GET_MAX_OFFSET) => {
+                let topic = req.ext_fields.get("topic").unwrap_or_default();
+                let queue: usize = req.ext_fields.get("queueId").and_then(|q| q.parse().ok()).unwrap_or(0);
+                let off = self
+                    .offsets
+                    .lock()
+                    .unwrap()
+                    .get(topic)
+                    .and_then(|o| o.get(queue).copied())
+                    .unwrap_or(0);
+                let mut r = RemotingCommand::response_to(&req, ResponseCode::SUCCESS.code(), None);
+                r.ext_fields = ExtFields::from_iter([("offset", off.to_string())]);
+                r
+            }
+            _ => not_supported(&req),
+        };
+        let delay = fault.delay();
+        if delay.is_zero() {
+            Reply::Now(resp)
+        } else {
+            Reply::After(delay, resp)
+        }
+    }
+}
+
+/// REQUEST_CODE_NOT_SUPPORTED with the remark Java's server writes.
+pub(crate) fn not_supported(req: &RemotingCommand) -> RemotingCommand {
+    RemotingCommand::response_to(
+        req,
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED.code(),
+        Some(format!(" request type {} not supported", req.code)),
+    )
+}

@@ -1,0 +1,575 @@
+//! Scenarios: timelines of faults, built in or read from a TOML file.
+//!
+//! ```toml
+//! name = "slow-then-down"
+//! description = "broker-b slows down, then goes away, then comes back"
+//! repeat_every = 60        # optional: replay the timeline every 60 s
+//!
+//! [[step]]
+//! at = 2                   # seconds after the scenario starts
+//! broker = "broker-b"
+//! latency_ms = 700
+//! jitter_ms = 100
+//!
+//! [[step]]
+//! at = 20
+//! broker = "broker-b"
+//! down = true
+//!
+//! [[step]]
+//! at = 30
+//! broker = "broker-b"
+//! clear = true             # healthy again (and up)
+//!
+//! [[step]]
+//! at = 40
+//! namesrv = true
+//! slow_ms = 300            # the name server answers after 300 ms
+//! ```
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::fault::{BrokerFault, NameServerFault, STORE_STATUSES};
+use crate::remoting::ResponseCode;
+
+/// The names of the built-in scenarios.
+pub const BUILTIN: [&str; 7] = ["healthy", "slow-broker", "broker-down", "hang", "busy", "flapping", "demo"];
+
+#[derive(Debug, Error)]
+pub enum ScenarioError {
+    #[error("unknown scenario {0:?}: not a built-in one ({list}) and no such file", list = BUILTIN.join(", "))]
+    Unknown(String),
+    #[error("cannot read scenario file {path}: {err}")]
+    Read { path: String, err: String },
+    #[error("scenario file {path}: {err}")]
+    Parse { path: String, err: String },
+    #[error("scenario {name}: step {step}: {err}")]
+    Invalid { name: String, step: usize, err: String },
+}
+
+/// Which server a step changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Broker(String),
+    NameServer,
+}
+
+/// One change to a broker's or the name server's faults. Fields left `None` keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    /// Reset to healthy (and up) before applying the other fields.
+    #[serde(default)]
+    pub clear: bool,
+    pub latency_ms: Option<u64>,
+    pub jitter_ms: Option<u64>,
+    /// A response code name or number; `"none"` stops it.
+    pub error: Option<String>,
+    /// FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT, SLAVE_NOT_AVAILABLE; `"none"` stops it.
+    pub status: Option<String>,
+    pub hang: Option<bool>,
+    pub close: Option<bool>,
+    pub down: Option<bool>,
+    /// `up = true` is `down = false`.
+    pub up: Option<bool>,
+    /// Name server: reply delay.
+    pub slow_ms: Option<u64>,
+    /// Name server: answer TOPIC_NOT_EXIST for this topic (`*` = all).
+    pub topic_missing: Option<String>,
+    /// Name server: serve this topic again.
+    pub topic_back: Option<String>,
+}
+
+fn parse_code(s: &str, what: &str) -> Result<Option<i32>, String> {
+    if s.eq_ignore_ascii_case("none") || s.is_empty() {
+        return Ok(None);
+    }
+    ResponseCode::parse(s)
+        .map(|c| Some(c.code()))
+        .ok_or_else(|| format!("unknown {what} {s:?}"))
+}
+
+impl Change {
+    fn validate(&self, target: &Target) -> Result<(), String> {
+        match target {
+            Target::Broker(_) => {
+                if self.slow_ms.is_some() || self.topic_missing.is_some() || self.topic_back.is_some() {
+                    return Err("slow_ms / topic_missing / topic_back apply to the name server (namesrv = true)".into());
+                }
+                if let Some(e) = &self.error {
+                    parse_code(e, "error code")?;
+                }
+                if let Some(s) = &self.status {
+                    if let Some(c) = parse_code(s, "store status")? {
+                        if !STORE_STATUSES.iter().any(|x| x.code() == c) {
+                            return Err(format!(
+                                "status must be one of FLUSH_DISK_TIMEOUT, FLUSH_SLAVE_TIMEOUT, SLAVE_NOT_AVAILABLE, not {s}"
+                            ));
+                        }
+                    }
+                }
+            }
+            Target::NameServer => {
+                if self.latency_ms.is_some()
+                    || self.jitter_ms.is_some()
+                    || self.error.is_some()
+                    || self.status.is_some()
+                    || self.hang.is_some()
+                    || self.close.is_some()
+                {
+                    return Err("the name server takes clear, slow_ms, down/up, topic_missing, topic_back".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies this change to a broker's faults.
+    pub fn apply_broker(&self, f: &mut BrokerFault) {
+        if self.clear {
+            *f = BrokerFault::default();
+        }
+        if let Some(v) = self.latency_ms {
+            f.latency = Duration::from_millis(v);
+        }
+        if let Some(v) = self.jitter_ms {
+            f.jitter = Duration::from_millis(v);
+        }
+        if let Some(e) = &self.error {
+            f.error_code = parse_code(e, "").ok().flatten();
+        }
+        if let Some(s) = &self.status {
+            f.store_status = parse_code(s, "").ok().flatten();
+        }
+        if let Some(v) = self.hang {
+            f.hang = v;
+        }
+        if let Some(v) = self.close {
+            f.close_on_send = v;
+        }
+        if let Some(v) = self.down {
+            f.down = v;
+        }
+        if let Some(v) = self.up {
+            f.down = !v;
+        }
+    }
+
+    /// Applies this change to the name server's faults.
+    pub fn apply_namesrv(&self, f: &mut NameServerFault) {
+        if self.clear {
+            *f = NameServerFault::default();
+        }
+        if let Some(v) = self.slow_ms {
+            f.latency = Duration::from_millis(v);
+        }
+        if let Some(v) = self.down {
+            f.down = v;
+        }
+        if let Some(v) = self.up {
+            f.down = !v;
+        }
+        if let Some(t) = &self.topic_missing {
+            f.missing_topics.insert(t.clone());
+        }
+        if let Some(t) = &self.topic_back {
+            if t == "*" {
+                f.missing_topics.clear();
+            } else {
+                f.missing_topics.remove(t);
+            }
+        }
+    }
+}
+
+/// One point of a timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Time since the scenario started.
+    pub at: Duration,
+    pub target: Target,
+    pub change: Change,
+}
+
+/// A timeline of fault changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// Replay the timeline with this period.
+    pub repeat_every: Option<Duration>,
+    /// Sorted by `at`.
+    pub steps: Vec<Step>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileScenario {
+    name: Option<String>,
+    #[serde(default)]
+    description: String,
+    repeat_every: Option<f64>,
+    #[serde(default)]
+    step: Vec<FileStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStep {
+    at: f64,
+    broker: Option<String>,
+    #[serde(default)]
+    namesrv: bool,
+    #[serde(flatten)]
+    change: Change,
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+fn step(at: f64, broker: &str, change: Change) -> Step {
+    Step {
+        at: secs(at),
+        target: Target::Broker(broker.to_string()),
+        change,
+    }
+}
+
+fn clear() -> Change {
+    Change {
+        clear: true,
+        ..Default::default()
+    }
+}
+
+impl Scenario {
+    /// A built-in scenario by name, or a scenario file by path.
+    pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+        if let Some(s) = Scenario::builtin(name_or_path) {
+            return Ok(s);
+        }
+        let path = Path::new(name_or_path);
+        if path.exists() || name_or_path.ends_with(".toml") {
+            let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Read {
+                path: name_or_path.to_string(),
+                err: e.to_string(),
+            })?;
+            return Scenario::from_toml(&text, name_or_path);
+        }
+        Err(ScenarioError::Unknown(name_or_path.to_string()))
+    }
+
+    /// Parses a scenario file's text; `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+        let f: FileScenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            path: origin.to_string(),
+            err: e.to_string(),
+        })?;
+        let name = f.name.unwrap_or_else(|| {
+            Path::new(origin)
+                .file_stem()
+                .map_or_else(|| origin.to_string(), |s| s.to_string_lossy().into_owned())
+        });
+        let mut steps = Vec::new();
+        for (i, s) in f.step.into_iter().enumerate() {
+            let invalid = |err: String| ScenarioError::Invalid {
+                name: name.clone(),
+                step: i + 1,
+                err,
+            };
+            if !s.at.is_finite() || s.at < 0.0 {
+                return Err(invalid(format!("at = {} must be a time in seconds ≥ 0", s.at)));
+            }
+            let target = match (s.broker, s.namesrv) {
+                (Some(b), false) => Target::Broker(b),
+                (None, true) => Target::NameServer,
+                (Some(_), true) => return Err(invalid("give either broker = \"…\" or namesrv = true, not both".into())),
+                (None, false) => return Err(invalid("say which server: broker = \"broker-b\" or namesrv = true".into())),
+            };
+            s.change.validate(&target).map_err(invalid)?;
+            steps.push(Step {
+                at: secs(s.at),
+                target,
+                change: s.change,
+            });
+        }
+        steps.sort_by_key(|s| s.at);
+        let repeat_every = match f.repeat_every {
+            Some(r) if r > 0.0 && r.is_finite() => {
+                let r = secs(r);
+                if steps.last().is_some_and(|s| s.at >= r) {
+                    return Err(ScenarioError::Invalid {
+                        name,
+                        step: steps.len(),
+                        err: "repeat_every must be longer than the last step's time".into(),
+                    });
+                }
+                Some(r)
+            }
+            Some(r) if r != 0.0 => {
+                return Err(ScenarioError::Parse {
+                    path: origin.to_string(),
+                    err: format!("repeat_every = {r} must be a number of seconds > 0"),
+                })
+            }
+            _ => None,
+        };
+        Ok(Scenario {
+            name,
+            description: f.description,
+            repeat_every,
+            steps,
+        })
+    }
+
+    /// The built-in scenario `name`.
+    pub fn builtin(name: &str) -> Option<Scenario> {
+        let b = "broker-b";
+        let (description, repeat, steps): (&str, f64, Vec<Step>) = match name {
+            "healthy" => ("every broker answers at once", 0.0, vec![]),
+            "slow-broker" => (
+                "broker-b answers in 700 ± 100 ms from 2 s to 30 s (isolated for 2 s after each slow reply), then recovers; every 60 s",
+                60.0,
+                vec![
+                    step(
+                        2.0,
+                        b,
+                        Change {
+                            latency_ms: Some(700),
+                            jitter_ms: Some(100),
+                            ..Default::default()
+                        },
+                    ),
+                    step(30.0, b, clear()),
+                ],
+            ),
+            "broker-down" => (
+                "broker-b goes down at 3 s (sends fail to connect, are retried on another broker) and comes back at 15 s; every 40 s",
+                40.0,
+                vec![
+                    step(
+                        3.0,
+                        b,
+                        Change {
+                            down: Some(true),
+                            ..Default::default()
+                        },
+                    ),
+                    step(15.0, b, clear()),
+                ],
+            ),
+            "hang" => (
+                "broker-b reads requests and never answers from 3 s to 15 s (sends time out); every 40 s",
+                40.0,
+                vec![
+                    step(
+                        3.0,
+                        b,
+                        Change {
+                            hang: Some(true),
+                            ..Default::default()
+                        },
+                    ),
+                    step(15.0, b, clear()),
+                ],
+            ),
+            "busy" => (
+                "broker-b answers SYSTEM_BUSY from 3 s to 13 s (async sends are not retried); every 40 s",
+                40.0,
+                vec![
+                    step(
+                        3.0,
+                        b,
+                        Change {
+                            error: Some("SYSTEM_BUSY".into()),
+                            ..Default::default()
+                        },
+                    ),
+                    step(13.0, b, clear()),
+                ],
+            ),
+            "flapping" => (
+                "broker-b goes down for 4 s every 8 s",
+                8.0,
+                vec![
+                    step(
+                        2.0,
+                        b,
+                        Change {
+                            down: Some(true),
+                            ..Default::default()
+                        },
+                    ),
+                    step(6.0, b, clear()),
+                ],
+            ),
+            "demo" => (
+                "broker-b slow (700 ms) from 2 s to 10 s, broker-c down from 10 s to 18 s, all healthy until 30 s; repeats",
+                30.0,
+                vec![
+                    step(
+                        2.0,
+                        b,
+                        Change {
+                            latency_ms: Some(700),
+                            jitter_ms: Some(100),
+                            ..Default::default()
+                        },
+                    ),
+                    step(10.0, b, clear()),
+                    step(
+                        10.0,
+                        "broker-c",
+                        Change {
+                            down: Some(true),
+                            ..Default::default()
+                        },
+                    ),
+                    step(18.0, "broker-c", clear()),
+                ],
+            ),
+            _ => return None,
+        };
+        Some(Scenario {
+            name: name.to_string(),
+            description: description.to_string(),
+            repeat_every: (repeat > 0.0).then(|| secs(repeat)),
+            steps,
+        })
+    }
+
+    /// The brokers this scenario names.
+    pub fn brokers(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .steps
+            .iter()
+            .filter_map(|s| match &s.target {
+                Target::Broker(b) => Some(b.as_str()),
+                Target::NameServer => None,
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// A readable one-line account of a step, e.g. `broker-b: down`.
+pub fn describe(step: &Step) -> String {
+    let who = match &step.target {
+        Target::Broker(b) => b.clone(),
+        Target::NameServer => "name server".to_string(),
+    };
+    let c = &step.change;
+    let mut parts = Vec::new();
+    if c.clear {
+        parts.push("clear".to_string());
+    }
+    if let Some(v) = c.latency_ms {
+        parts.push(format!("latency {v} ms"));
+    }
+    if let Some(v) = c.jitter_ms {
+        parts.push(format!("jitter {v} ms"));
+    }
+    if let Some(v) = &c.error {
+        parts.push(format!("error {v}"));
+    }
+    if let Some(v) = &c.status {
+        parts.push(format!("status {v}"));
+    }
+    for (flag, name) in [(c.hang, "hang"), (c.close, "close on send"), (c.down, "down"), (c.up, "up")] {
+        if let Some(v) = flag {
+            parts.push(if v { name.to_string() } else { format!("no {name}") });
+        }
+    }
+    if let Some(v) = c.slow_ms {
+        parts.push(format!("slow {v} ms"));
+    }
+    if let Some(t) = &c.topic_missing {
+        parts.push(format!("topic {t} missing"));
+    }
+    if let Some(t) = &c.topic_back {
+        parts.push(format!("topic {t} back"));
+    }
+    format!("{who}: {}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_exist_and_are_valid() {
+        for name in BUILTIN {
+            let s = Scenario::builtin(name).unwrap();
+            for step in &s.steps {
+                step.change.validate(&step.target).unwrap();
+                if let Some(r) = s.repeat_every {
+                    assert!(step.at < r, "{name}");
+                }
+            }
+        }
+        assert!(Scenario::builtin("nope").is_none());
+        assert!(matches!(Scenario::load("nope"), Err(ScenarioError::Unknown(_))));
+    }
+
+    #[test]
+    fn parses_the_documented_example() {
+        let text = include_str!("scenario.rs")
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.trim_start_matches("//!").trim_start_matches(' '))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let s = Scenario::from_toml(&text, "x.toml").unwrap();
+        assert_eq!(s.name, "slow-then-down");
+        assert_eq!(s.repeat_every, Some(Duration::from_secs(60)));
+        assert_eq!(s.steps.len(), 4);
+        assert_eq!(s.steps[3].target, Target::NameServer);
+        let mut f = BrokerFault::default();
+        s.steps[0].change.apply_broker(&mut f);
+        assert_eq!(f.latency, Duration::from_millis(700));
+        s.steps[1].change.apply_broker(&mut f);
+        assert!(f.down);
+        s.steps[2].change.apply_broker(&mut f);
+        assert!(f.is_healthy());
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_step() {
+        let e = Scenario::from_toml("[[step]]\nat = 1\nbroker = \"b\"\nlatncy_ms = 5\n", "bad.toml").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("bad.toml") && msg.contains("line 4") && msg.contains("latncy_ms"), "{msg}");
+        let e = Scenario::from_toml("[[step]]\nat = 1\nbroker = \"b\"\nerror = \"WHAT\"\n", "x.toml").unwrap_err();
+        assert!(e.to_string().contains("step 1") && e.to_string().contains("WHAT"), "{e}");
+        let e = Scenario::from_toml("[[step]]\nat = 1\nbroker = \"b\"\nstatus = \"SYSTEM_BUSY\"\n", "x.toml").unwrap_err();
+        assert!(e.to_string().contains("status must be"), "{e}");
+        let e = Scenario::from_toml("[[step]]\nat = 1\nlatency_ms = 3\n", "x.toml").unwrap_err();
+        assert!(e.to_string().contains("say which server"), "{e}");
+        let e = Scenario::from_toml("repeat_every = 5\n[[step]]\nat = 6\nbroker = \"b\"\nhang = true\n", "x.toml").unwrap_err();
+        assert!(e.to_string().contains("repeat_every"), "{e}");
+    }
+
+    #[test]
+    fn namesrv_changes() {
+        let s = Scenario::from_toml(
+            "[[step]]\nat = 0\nnamesrv = true\ntopic_missing = \"T\"\nslow_ms = 5\n[[step]]\nat = 1\nnamesrv = true\ntopic_back = \"T\"\n",
+            "n.toml",
+        )
+        .unwrap();
+        let mut f = NameServerFault::default();
+        s.steps[0].change.apply_namesrv(&mut f);
+        assert!(f.topic_missing("T") && !f.topic_missing("U"));
+        assert_eq!(f.latency, Duration::from_millis(5));
+        s.steps[1].change.apply_namesrv(&mut f);
+        assert!(!f.topic_missing("T"));
+        assert_eq!(describe(&s.steps[0]), "name server: slow 5 ms, topic T missing");
+    }
+}

@@ -59,11 +59,9 @@ pub enum Target {
 }
 
 /// One change to a broker's or the name server's faults. Fields left `None` keep their value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Change {
     /// Reset to healthy (and up) before applying the other fields.
-    #[serde(default)]
     pub clear: bool,
     pub latency_ms: Option<u64>,
     pub jitter_ms: Option<u64>,
@@ -217,6 +215,8 @@ struct FileScenario {
     step: Vec<FileStep>,
 }
 
+/// A `[[step]]` table: where and when, and the change (not flattened, so that an unknown key is
+/// reported at its own line).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileStep {
@@ -224,8 +224,38 @@ struct FileStep {
     broker: Option<String>,
     #[serde(default)]
     namesrv: bool,
-    #[serde(flatten)]
-    change: Change,
+    #[serde(default)]
+    clear: bool,
+    latency_ms: Option<u64>,
+    jitter_ms: Option<u64>,
+    error: Option<String>,
+    status: Option<String>,
+    hang: Option<bool>,
+    close: Option<bool>,
+    down: Option<bool>,
+    up: Option<bool>,
+    slow_ms: Option<u64>,
+    topic_missing: Option<String>,
+    topic_back: Option<String>,
+}
+
+impl FileStep {
+    fn change(&self) -> Change {
+        Change {
+            clear: self.clear,
+            latency_ms: self.latency_ms,
+            jitter_ms: self.jitter_ms,
+            error: self.error.clone(),
+            status: self.status.clone(),
+            hang: self.hang,
+            close: self.close,
+            down: self.down,
+            up: self.up,
+            slow_ms: self.slow_ms,
+            topic_missing: self.topic_missing.clone(),
+            topic_back: self.topic_back.clone(),
+        }
+    }
 }
 
 fn secs(s: f64) -> Duration {
@@ -285,17 +315,18 @@ impl Scenario {
             if !s.at.is_finite() || s.at < 0.0 {
                 return Err(invalid(format!("at = {} must be a time in seconds ≥ 0", s.at)));
             }
+            let change = s.change();
             let target = match (s.broker, s.namesrv) {
                 (Some(b), false) => Target::Broker(b),
                 (None, true) => Target::NameServer,
                 (Some(_), true) => return Err(invalid("give either broker = \"…\" or namesrv = true, not both".into())),
                 (None, false) => return Err(invalid("say which server: broker = \"broker-b\" or namesrv = true".into())),
             };
-            s.change.validate(&target).map_err(invalid)?;
+            change.validate(&target).map_err(invalid)?;
             steps.push(Step {
                 at: secs(s.at),
                 target,
-                change: s.change,
+                change,
             });
         }
         steps.sort_by_key(|s| s.at);

@@ -5,6 +5,7 @@ pub mod message;
 pub mod msgid;
 pub mod properties;
 pub mod route;
+pub mod send;
 
 pub use header::{HeaderError, SendMessageRequestHeader, SendMessageResponseHeader};
 pub use message::{Message, MessageError};

@@ -1,0 +1,149 @@
+//! The codec against a real peer: rocketmq-rust's name server and broker.
+//!
+//! `fixtures_*` decode reply frames captured byte for byte from the real peer
+//! (`examples/capture_peer.rs`); they always run. `real_peer_answers_our_requests` talks to a
+//! running peer cluster: `.ci/run` starts one with `../shared/peers/rocketmq-rust.sh` and sets
+//! `MQTUI_PEER_NAMESRV`; without it the test says so and passes, except under `CI=true`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use mqtui::protocol::message::Message;
+use mqtui::protocol::msgid::{decode_offset_msg_id, UniqIdGenerator};
+use mqtui::protocol::properties;
+use mqtui::protocol::route::{ClusterInfo, TopicRouteData};
+use mqtui::protocol::send::{batch_request, process_send_response, single_request, SendStatus, SendTarget};
+use mqtui::remoting::{Connection, ExtFields, RemotingCommand, RequestCode, ResponseCode, SerializeType};
+
+fn fixture(name: &str) -> RemotingCommand {
+    let path = format!("{}/tests/fixtures/peer/{name}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
+    assert_eq!(len + 4, bytes.len(), "{name}: one whole frame");
+    // Through the codec, as a connection would read it.
+    let mut codec = mqtui::remoting::RemotingCodec::default();
+    let mut buf = bytes::BytesMut::from(&bytes[..]);
+    let cmd = tokio_util::codec::Decoder::decode(&mut codec, &mut buf).unwrap().unwrap();
+    assert!(buf.is_empty());
+    assert!(cmd.is_response(), "{name}");
+    cmd
+}
+
+#[test]
+fn fixtures_route_and_cluster_info() {
+    let r = fixture("route_tbw102.bin");
+    assert_eq!(r.code, 0);
+    assert_eq!(r.remark, None, "null remark");
+    assert!(r.ext_fields.is_empty(), "null extFields");
+    let route = TopicRouteData::parse(&r.body).unwrap();
+    assert_eq!(route.broker_datas.len(), 2);
+    assert_eq!(route.master_addr("broker-a"), Some("127.0.0.1:20911"));
+    assert_eq!(route.master_addr("broker-b"), Some("127.0.0.1:20921"));
+    assert_eq!(route.publish_queues("T").len(), 16);
+
+    let missing = fixture("route_missing.bin");
+    assert_eq!(missing.code, ResponseCode::TOPIC_NOT_EXIST.code());
+    assert!(missing.remark.is_some());
+
+    let info = ClusterInfo::parse(&fixture("cluster_info.bin").body).unwrap();
+    assert_eq!(info.cluster_addr_table["DefaultCluster"].len(), 2);
+    assert_eq!(info.broker_addr_table["broker-b"].master_addr(), Some("127.0.0.1:20921"));
+}
+
+#[test]
+fn fixtures_send_replies() {
+    let store: std::net::SocketAddr = "127.0.0.1:20911".parse().unwrap();
+    let mut offsets = Vec::new();
+    for name in ["send_v2_json.bin", "send_v2_rocketmq.bin", "send_v1_json.bin", "send_compressed.bin"] {
+        let r = process_send_response(&fixture(name)).unwrap();
+        assert_eq!(r.status, SendStatus::SEND_OK, "{name}");
+        assert_eq!(r.header.queue_id, 0);
+        assert_eq!(r.header.region_id.as_deref(), Some("DefaultRegion"));
+        assert_eq!(r.header.trace_on, Some(true));
+        let (addr, _) = decode_offset_msg_id(&r.header.msg_id).unwrap();
+        assert_eq!(addr, store, "{name}");
+        offsets.push(r.header.queue_offset);
+    }
+    assert_eq!(offsets, vec![0, 1, 2, 3]);
+    // rocketmq-rust answers a ROCKETMQ-encoded request in JSON: a client must read either.
+    assert_eq!(fixture("send_v2_rocketmq.bin").serialize_type, SerializeType::Json);
+
+    let batch = process_send_response(&fixture("send_batch.bin")).unwrap();
+    assert_eq!(batch.header.queue_offset, 4);
+    let ids: Vec<_> = batch.header.msg_id.split(',').collect();
+    assert_eq!(ids.len(), 3);
+    let commit: Vec<i64> = ids.iter().map(|i| decode_offset_msg_id(i).unwrap().1).collect();
+    assert!(commit.windows(2).all(|w| w[0] < w[1]));
+
+    let unknown = fixture("unknown_code.bin");
+    assert_eq!(unknown.code, ResponseCode::REQUEST_CODE_NOT_SUPPORTED.code());
+    assert!(process_send_response(&unknown).is_err());
+}
+
+#[tokio::test]
+async fn real_peer_answers_our_requests() {
+    let Ok(namesrv) = std::env::var("MQTUI_PEER_NAMESRV") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must start the real peer (.ci/run) and set MQTUI_PEER_NAMESRV"
+        );
+        eprintln!("MQTUI_PEER_NAMESRV not set: skipping the live peer test (.ci/run starts the peer)");
+        return;
+    };
+    let t = Duration::from_secs(5);
+    let ns = Connection::connect(&namesrv, t).await.unwrap();
+    let resp = ns
+        .invoke(
+            RemotingCommand::request(
+                RequestCode::GET_ROUTEINFO_BY_TOPIC.code(),
+                ExtFields::from_iter([("topic", "TBW102")]),
+            ),
+            t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.code, 0, "{resp:?}");
+    let route = TopicRouteData::parse(&resp.body).unwrap();
+    assert!(route.broker_datas.len() >= 2, "{route:?}");
+
+    let ids = UniqIdGenerator::default();
+    let topic = format!("MqtuiPeer{}", std::process::id());
+    let msg = |body: Bytes| {
+        let mut m = Message::new(topic.clone(), body).with_tags("peer");
+        m.set_property(properties::UNIQ_KEY, ids.next_id());
+        m
+    };
+    for bd in &route.broker_datas {
+        let addr = bd.master_addr().unwrap();
+        let conn = Connection::connect(addr, t).await.unwrap();
+        let to = |smart| SendTarget {
+            producer_group: "mqtui_peer_test",
+            broker_name: &bd.broker_name,
+            queue_id: 1,
+            smart,
+        };
+        let mut offsets = Vec::new();
+        let requests = vec![
+            single_request(&msg(Bytes::from_static(b"json v2")), &to(true)),
+            single_request(&msg(Bytes::from_static(b"binary v2")), &to(true)).with_serialize_type(SerializeType::RocketMq),
+            single_request(&msg(Bytes::from_static(b"json v1")), &to(false)),
+            single_request(&msg(Bytes::from(vec![b'c'; 10_000])), &to(true)),
+        ];
+        for req in requests {
+            let resp = conn.invoke(req, t).await.unwrap();
+            let r = process_send_response(&resp).unwrap_or_else(|e| panic!("{}: {e}", bd.broker_name));
+            assert_eq!(r.status, SendStatus::SEND_OK);
+            assert_eq!(r.header.queue_id, 1);
+            let (store, _) = decode_offset_msg_id(&r.header.msg_id).unwrap();
+            assert_eq!(store.to_string(), addr, "the offset id names the broker that stored it");
+            offsets.push(r.header.queue_offset);
+        }
+        let batch: Vec<Message> = (0..5).map(|i| msg(Bytes::from(format!("batch {i}")))).collect();
+        let props = properties::encode([(properties::UNIQ_KEY, ids.next_id().as_str()), (properties::WAIT, "true")]);
+        let resp = conn.invoke(batch_request(&topic, &batch, &props, &to(true)), t).await.unwrap();
+        let r = process_send_response(&resp).unwrap();
+        assert_eq!(r.header.msg_id.split(',').count(), 5);
+        offsets.push(r.header.queue_offset);
+        assert!(offsets.windows(2).all(|w| w[1] == w[0] + 1), "{}: {offsets:?}", bd.broker_name);
+    }
+}

@@ -107,51 +107,100 @@ impl LanguageCode {
     }
 }
 
+/// One key or value of [`ExtFields`]: a static string, an owned one, or a range of the
+/// decoded header the fields were read from (no copy).
+#[derive(Clone)]
+enum Field {
+    Static(&'static str),
+    Owned(Box<str>),
+    Backed(u32, u32),
+}
+
+/// The text of `f`; `Backed` ranges index `backing`.
+fn field_str<'a>(backing: &'a [u8], f: &'a Field) -> &'a str {
+    match f {
+        Field::Static(s) => s,
+        Field::Owned(s) => s,
+        // Ranges are only made over text checked to be UTF-8 (the whole JSON header, or each
+        // binary key and value), so this does not fail; an empty string if it ever did.
+        Field::Backed(a, b) => std::str::from_utf8(&backing[*a as usize..*b as usize]).unwrap_or_default(),
+    }
+}
+
 /// The custom header (`extFields`): string keys and string values, in insertion order.
-/// A handful of entries, so a vector beats a hash map for both building and lookup.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExtFields(Vec<(Cow<'static, str>, String)>);
+/// A handful of entries, so a vector beats a hash map for both building and lookup. Fields
+/// decoded from a frame point into the frame's header (one shared buffer, no per-field copy).
+#[derive(Clone, Default)]
+pub struct ExtFields {
+    /// The header bytes `Field::Backed` ranges point into; always valid UTF-8 in those ranges.
+    backing: Bytes,
+    entries: Vec<(Field, Field)>,
+}
 
 impl ExtFields {
     pub fn new() -> Self {
-        ExtFields(Vec::new())
+        Self::default()
     }
     pub fn with_capacity(n: usize) -> Self {
-        ExtFields(Vec::with_capacity(n))
+        ExtFields {
+            backing: Bytes::new(),
+            entries: Vec::with_capacity(n),
+        }
+    }
+    fn str<'a>(&'a self, f: &'a Field) -> &'a str {
+        field_str(&self.backing, f)
     }
     /// The value for `key`, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.as_ref() == key)
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
     /// Sets `key`, replacing an earlier value.
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         let key = key.into();
-        let value = value.into();
-        if let Some(slot) = self.0.iter_mut().find(|(k, _)| *k == key) {
-            slot.1 = value;
+        let value = Field::Owned(value.into().into_boxed_str());
+        let found = self.iter().position(|(k, _)| k == key);
+        if let Some(i) = found {
+            self.entries[i].1 = value;
         } else {
-            self.0.push((key, value));
+            let key = match key {
+                Cow::Borrowed(s) => Field::Static(s),
+                Cow::Owned(s) => Field::Owned(s.into_boxed_str()),
+            };
+            self.entries.push((key, value));
         }
     }
     /// Appends without checking for an earlier value (header builders know their keys are unique).
     pub fn push(&mut self, key: &'static str, value: String) {
-        self.0.push((Cow::Borrowed(key), value));
+        self.entries.push((Field::Static(key), Field::Owned(value.into_boxed_str())));
     }
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let i = self.0.iter().position(|(k, _)| k.as_ref() == key)?;
-        Some(self.0.remove(i).1)
+        let i = self.iter().position(|(k, _)| k == key)?;
+        let v = self.str(&self.entries[i].1).to_string();
+        self.entries.remove(i);
+        Some(v)
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
+        self.entries.iter().map(|(k, v)| (self.str(k), self.str(v)))
     }
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
+    }
+}
+
+impl PartialEq for ExtFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ExtFields {}
+
+impl fmt::Debug for ExtFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -410,120 +459,246 @@ fn write_json_str(dst: &mut BytesMut, s: &str) {
     dst.put_u8(b'"');
 }
 
-#[derive(Deserialize)]
-struct JsonHeader<'a> {
-    code: i32,
-    #[serde(default, borrow)]
-    language: Option<Cow<'a, str>>,
-    #[serde(default)]
-    version: Option<i32>,
-    #[serde(default)]
-    opaque: Option<i32>,
-    #[serde(default)]
-    flag: Option<i32>,
-    #[serde(default)]
-    remark: Option<String>,
-    #[serde(default, rename = "extFields", deserialize_with = "de_ext_fields")]
-    ext_fields: ExtFields,
-}
+/// A JSON string as serde_json hands it over: borrowed from the input when it has no escapes.
+struct CowStr<'de>(Cow<'de, str>);
 
-fn de_ext_fields<'de, D: de::Deserializer<'de>>(d: D) -> Result<ExtFields, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = ExtFields;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an object of strings or null")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<ExtFields, E> {
-            Ok(ExtFields::new())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<ExtFields, E> {
-            Ok(ExtFields::new())
-        }
-        fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<ExtFields, D::Error> {
-            d.deserialize_any(V)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExtFields, A::Error> {
-            let mut f = ExtFields::with_capacity(map.size_hint().unwrap_or(8));
-            while let Some(k) = map.next_key::<String>()? {
-                // Values are strings on the wire; tolerate numbers and booleans from lax peers.
-                let v = match map.next_value::<serde_json::Value>()? {
-                    serde_json::Value::String(s) => s,
-                    serde_json::Value::Null => continue,
-                    other => other.to_string(),
-                };
-                f.0.push((Cow::Owned(k), v));
+impl<'de> Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
             }
-            Ok(f)
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// An extFields value: a string, or (from lax peers) a number, boolean or null.
+enum LaxValue<'de> {
+    Str(CowStr<'de>),
+    Other(String),
+    Null,
+}
+
+impl<'de> Deserialize<'de> for LaxValue<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LaxValue<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number, boolean or null")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(LaxValue::Str(CowStr(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(LaxValue::Str(CowStr(Cow::Owned(v.to_string()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(LaxValue::Str(CowStr(Cow::Owned(v))))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(LaxValue::Other(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(LaxValue::Other(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(LaxValue::Other(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(LaxValue::Other(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(LaxValue::Null)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Decodes a JSON header. Strings without escapes become slices of `header` (no copy).
+struct HeaderVisitor<'a> {
+    header: &'a Bytes,
+}
+
+impl HeaderVisitor<'_> {
+    /// A borrowed string is a slice of the header: keep its range; an unescaped copy is owned.
+    fn keep(&self, s: CowStr<'_>) -> Field {
+        match s.0 {
+            Cow::Borrowed(b) => {
+                let start = b.as_ptr() as usize - self.header.as_ptr() as usize;
+                Field::Backed(start as u32, (start + b.len()) as u32)
+            }
+            Cow::Owned(o) => Field::Owned(o.into_boxed_str()),
         }
     }
-    d.deserialize_option(V)
 }
 
-fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, CodecError> {
-    let h: JsonHeader = serde_json::from_slice(header).map_err(|e| CodecError::InvalidJson(e.to_string()))?;
-    Ok(RemotingCommand {
-        code: h.code,
-        language: h.language.as_deref().map_or(LanguageCode::Other, LanguageCode::from_name),
-        version: h.version.unwrap_or(0),
-        opaque: h.opaque.unwrap_or(0),
-        flag: h.flag.unwrap_or(0),
-        remark: h.remark,
-        ext_fields: h.ext_fields,
-        body: Bytes::new(),
-        serialize_type: SerializeType::Json,
-    })
-}
+struct ExtFieldsSeed<'a, 'b>(&'b HeaderVisitor<'a>);
 
-fn take_len(buf: &mut Bytes, what: &'static str) -> Result<usize, CodecError> {
-    if buf.remaining() < 4 {
-        return Err(CodecError::BinaryHeader(what));
+impl<'de> de::DeserializeSeed<'de> for ExtFieldsSeed<'_, '_> {
+    type Value = ExtFields;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<ExtFields, D::Error> {
+        d.deserialize_option(self)
     }
-    let n = buf.get_i32();
-    if n < 0 || n as usize > buf.remaining() {
-        return Err(CodecError::BinaryHeader(what));
+}
+
+impl<'de> Visitor<'de> for ExtFieldsSeed<'_, '_> {
+    type Value = ExtFields;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of strings, or null")
     }
-    Ok(n as usize)
+    fn visit_unit<E: de::Error>(self) -> Result<ExtFields, E> {
+        Ok(ExtFields::new())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<ExtFields, E> {
+        Ok(ExtFields::new())
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<ExtFields, D::Error> {
+        d.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExtFields, A::Error> {
+        let mut f = ExtFields {
+            backing: self.0.header.clone(),
+            entries: Vec::with_capacity(16),
+        };
+        while let Some(k) = map.next_key::<CowStr>()? {
+            let v = match map.next_value::<LaxValue>()? {
+                LaxValue::Str(s) => self.0.keep(s),
+                LaxValue::Other(o) => Field::Owned(o.into_boxed_str()),
+                LaxValue::Null => continue,
+            };
+            f.entries.push((self.0.keep(k), v));
+        }
+        Ok(f)
+    }
 }
 
-fn take_string(buf: &mut Bytes, len: usize, what: &'static str) -> Result<String, CodecError> {
-    let b = buf.split_to(len);
-    String::from_utf8(b.to_vec()).map_err(|_| CodecError::BinaryHeader(what))
+impl<'de> Visitor<'de> for HeaderVisitor<'_> {
+    type Value = RemotingCommand;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a RemotingCommand header object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RemotingCommand, A::Error> {
+        let mut code = None;
+        let mut cmd = RemotingCommand {
+            code: 0,
+            language: LanguageCode::Other,
+            version: 0,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields: ExtFields::new(),
+            body: Bytes::new(),
+            serialize_type: SerializeType::Json,
+        };
+        while let Some(key) = map.next_key::<CowStr>()? {
+            match key.0.as_ref() {
+                "code" => code = Some(map.next_value::<i32>()?),
+                "language" => {
+                    if let Some(l) = map.next_value::<Option<CowStr>>()? {
+                        cmd.language = LanguageCode::from_name(&l.0);
+                    }
+                }
+                "version" => cmd.version = map.next_value::<Option<i32>>()?.unwrap_or(0),
+                "opaque" => cmd.opaque = map.next_value::<Option<i32>>()?.unwrap_or(0),
+                "flag" => cmd.flag = map.next_value::<Option<i32>>()?.unwrap_or(0),
+                "remark" => cmd.remark = map.next_value::<Option<String>>()?,
+                "extFields" => cmd.ext_fields = map.next_value_seed(ExtFieldsSeed(&self))?,
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        cmd.code = code.ok_or_else(|| de::Error::missing_field("code"))?;
+        Ok(cmd)
+    }
 }
 
-fn decode_binary_header(mut buf: Bytes) -> Result<RemotingCommand, CodecError> {
-    if buf.remaining() < 2 + 1 + 2 + 4 + 4 {
+fn decode_json_header(header: &Bytes) -> Result<RemotingCommand, CodecError> {
+    if let Some(cmd) = fast_json::parse(header) {
+        return Ok(cmd);
+    }
+    // Anything the fast path does not expect (floats, arrays, nesting, bad input): serde_json,
+    // which also words the error.
+    decode_json_header_serde(header)
+}
+
+fn decode_json_header_serde(header: &Bytes) -> Result<RemotingCommand, CodecError> {
+    let mut de = serde_json::Deserializer::from_slice(header);
+    let cmd = de::Deserializer::deserialize_map(&mut de, HeaderVisitor { header })
+        .and_then(|c| de.end().map(|_| c))
+        .map_err(|e| CodecError::InvalidJson(e.to_string()))?;
+    Ok(cmd)
+}
+
+/// Reads `len` bytes of UTF-8 at `pos` of `h`, returning the range.
+fn take_range(h: &[u8], pos: &mut usize, len: usize, what: &'static str) -> Result<(usize, usize), CodecError> {
+    let end = pos.checked_add(len).filter(|e| *e <= h.len()).ok_or(CodecError::BinaryHeader(what))?;
+    std::str::from_utf8(&h[*pos..end]).map_err(|_| CodecError::BinaryHeader(what))?;
+    let r = (*pos, end);
+    *pos = end;
+    Ok(r)
+}
+
+fn read_i32(h: &[u8], pos: &mut usize, what: &'static str) -> Result<i32, CodecError> {
+    let b = h.get(*pos..*pos + 4).ok_or(CodecError::BinaryHeader(what))?;
+    *pos += 4;
+    Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn read_len(h: &[u8], pos: &mut usize, what: &'static str) -> Result<usize, CodecError> {
+    let n = read_i32(h, pos, what)?;
+    usize::try_from(n).map_err(|_| CodecError::BinaryHeader(what))
+}
+
+fn decode_binary_header(header: Bytes) -> Result<RemotingCommand, CodecError> {
+    let h = &header[..];
+    if h.len() < 2 + 1 + 2 + 4 + 4 {
         return Err(CodecError::BinaryHeader("fixed fields"));
     }
-    let code = buf.get_i16() as i32;
-    let language = LanguageCode::from_code(buf.get_u8());
-    let version = buf.get_i16() as i32;
-    let opaque = buf.get_i32();
-    let flag = buf.get_i32();
-    let remark_len = take_len(&mut buf, "remark length")?;
+    let code = i16::from_be_bytes([h[0], h[1]]) as i32;
+    let language = LanguageCode::from_code(h[2]);
+    let version = i16::from_be_bytes([h[3], h[4]]) as i32;
+    let mut pos = 5;
+    let opaque = read_i32(h, &mut pos, "opaque")?;
+    let flag = read_i32(h, &mut pos, "flag")?;
+    let remark_len = read_len(h, &mut pos, "remark length")?;
     let remark = if remark_len > 0 {
-        Some(take_string(&mut buf, remark_len, "remark")?)
+        let (a, b) = take_range(h, &mut pos, remark_len, "remark")?;
+        Some(std::str::from_utf8(&h[a..b]).unwrap_or_default().to_string())
     } else {
         None
     };
-    let map_len = take_len(&mut buf, "extFields length")?;
-    let mut map = buf.split_to(map_len);
-    let mut ext = ExtFields::new();
-    while map.has_remaining() {
-        if map.remaining() < 2 {
-            return Err(CodecError::BinaryHeader("extFields key length"));
-        }
-        let klen = map.get_u16() as usize;
-        if klen > map.remaining() {
-            return Err(CodecError::BinaryHeader("extFields key"));
-        }
-        let k = take_string(&mut map, klen, "extFields key")?;
-        let vlen = take_len(&mut map, "extFields value length")?;
-        let v = take_string(&mut map, vlen, "extFields value")?;
-        ext.0.push((Cow::Owned(k), v));
-    }
-    if buf.has_remaining() {
+    let map_len = read_len(h, &mut pos, "extFields length")?;
+    let map_end = pos
+        .checked_add(map_len)
+        .filter(|e| *e <= h.len())
+        .ok_or(CodecError::BinaryHeader("extFields length"))?;
+    if map_end != h.len() {
         return Err(CodecError::BinaryHeader("trailing bytes after extFields"));
+    }
+    let mut entries = Vec::with_capacity(16);
+    while pos < map_end {
+        let kb = h.get(pos..pos + 2).ok_or(CodecError::BinaryHeader("extFields key length"))?;
+        let klen = u16::from_be_bytes([kb[0], kb[1]]) as usize;
+        pos += 2;
+        let (ka, kz) = take_range(&h[..map_end], &mut pos, klen, "extFields key")?;
+        let vlen = read_len(&h[..map_end], &mut pos, "extFields value length")?;
+        let (va, vz) = take_range(&h[..map_end], &mut pos, vlen, "extFields value")?;
+        entries.push((Field::Backed(ka as u32, kz as u32), Field::Backed(va as u32, vz as u32)));
     }
     Ok(RemotingCommand {
         code,
@@ -532,10 +707,263 @@ fn decode_binary_header(mut buf: Bytes) -> Result<RemotingCommand, CodecError> {
         opaque,
         flag,
         remark,
-        ext_fields: ext,
+        ext_fields: ExtFields {
+            backing: if entries.is_empty() { Bytes::new() } else { header },
+            entries,
+        },
         body: Bytes::new(),
         serialize_type: SerializeType::RocketMq,
     })
+}
+
+/// A hand-written scanner for the headers peers actually send: one flat object whose values
+/// are integers, strings, booleans, null, or (for `extFields`) a flat object of those. Strings
+/// without escapes stay ranges of the header. Returns `None` for anything else, and the caller
+/// falls back to serde_json.
+mod fast_json {
+    use super::*;
+
+    struct P<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    enum Val {
+        Str(Field),
+        Int(i64, usize, usize),
+        Bool(usize, usize),
+        Null,
+        Object,
+    }
+
+    impl<'a> P<'a> {
+        fn ws(&mut self) {
+            while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\n' | b'\r' | b'\t') {
+                self.i += 1;
+            }
+        }
+        fn eat(&mut self, c: u8) -> Option<()> {
+            self.ws();
+            (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+        }
+        fn peek(&mut self) -> Option<u8> {
+            self.ws();
+            self.b.get(self.i).copied()
+        }
+        fn string(&mut self) -> Option<Field> {
+            self.eat(b'"')?;
+            let start = self.i;
+            loop {
+                match *self.b.get(self.i)? {
+                    b'"' => {
+                        self.i += 1;
+                        return Some(Field::Backed(start as u32, (self.i - 1) as u32));
+                    }
+                    b'\\' => break,
+                    _ => self.i += 1,
+                }
+            }
+            // Escapes: unescape into an owned string.
+            let mut out = String::from(std::str::from_utf8(&self.b[start..self.i]).ok()?);
+            loop {
+                let c = *self.b.get(self.i)?;
+                self.i += 1;
+                match c {
+                    b'"' => return Some(Field::Owned(out.into_boxed_str())),
+                    b'\\' => {
+                        let e = *self.b.get(self.i)?;
+                        self.i += 1;
+                        match e {
+                            b'"' => out.push('"'),
+                            b'\\' => out.push('\\'),
+                            b'/' => out.push('/'),
+                            b'b' => out.push('\u{8}'),
+                            b'f' => out.push('\u{c}'),
+                            b'n' => out.push('\n'),
+                            b'r' => out.push('\r'),
+                            b't' => out.push('\t'),
+                            b'u' => {
+                                let hi = self.hex4()?;
+                                let ch = if (0xD800..0xDC00).contains(&hi) {
+                                    if self.b.get(self.i..self.i + 2)? != b"\\u" {
+                                        return None;
+                                    }
+                                    self.i += 2;
+                                    let lo = self.hex4()?;
+                                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo.checked_sub(0xDC00)?))?
+                                } else {
+                                    char::from_u32(hi)?
+                                };
+                                out.push(ch);
+                            }
+                            _ => return None,
+                        }
+                    }
+                    _ => {
+                        // Copy a run of plain bytes.
+                        let s = self.i - 1;
+                        while self.i < self.b.len() && !matches!(self.b[self.i], b'"' | b'\\') {
+                            self.i += 1;
+                        }
+                        out.push_str(std::str::from_utf8(&self.b[s..self.i]).ok()?);
+                    }
+                }
+            }
+        }
+        fn hex4(&mut self) -> Option<u32> {
+            let h = std::str::from_utf8(self.b.get(self.i..self.i + 4)?).ok()?;
+            self.i += 4;
+            u32::from_str_radix(h, 16).ok()
+        }
+        fn value(&mut self) -> Option<Val> {
+            match self.peek()? {
+                b'"' => self.string().map(Val::Str),
+                b'n' => self.word(b"null").map(|_| Val::Null),
+                b't' => self.word(b"true").map(|(a, z)| Val::Bool(a, z)),
+                b'f' => self.word(b"false").map(|(a, z)| Val::Bool(a, z)),
+                b'{' => Some(Val::Object),
+                b'-' | b'0'..=b'9' => {
+                    let start = self.i;
+                    if self.b[self.i] == b'-' {
+                        self.i += 1;
+                    }
+                    let digits = self.i;
+                    while self.i < self.b.len() && self.b[self.i].is_ascii_digit() {
+                        self.i += 1;
+                    }
+                    if self.i == digits || self.i - digits > 18 || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+                        return None;
+                    }
+                    let n: i64 = std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()?;
+                    Some(Val::Int(n, start, self.i))
+                }
+                _ => None,
+            }
+        }
+        fn word(&mut self, w: &[u8]) -> Option<(usize, usize)> {
+            let start = self.i;
+            (self.b.get(self.i..self.i + w.len())? == w).then(|| {
+                self.i += w.len();
+                (start, self.i)
+            })
+        }
+        fn key_is(&self, f: &Field, k: &[u8]) -> bool {
+            match f {
+                Field::Backed(a, z) => &self.b[*a as usize..*z as usize] == k,
+                Field::Owned(s) => s.as_bytes() == k,
+                Field::Static(s) => s.as_bytes() == k,
+            }
+        }
+        fn int(v: Val) -> Option<i32> {
+            match v {
+                Val::Int(n, ..) => i32::try_from(n).ok(),
+                Val::Null => Some(0),
+                _ => None,
+            }
+        }
+        fn ext_fields(&mut self, entries: &mut Vec<(Field, Field)>) -> Option<()> {
+            self.eat(b'{')?;
+            if self.eat(b'}').is_some() {
+                return Some(());
+            }
+            loop {
+                let k = self.string()?;
+                self.eat(b':')?;
+                let v = match self.value()? {
+                    Val::Str(f) => f,
+                    Val::Int(_, a, z) | Val::Bool(a, z) => Field::Backed(a as u32, z as u32),
+                    Val::Null => Field::Static(""),
+                    Val::Object => return None,
+                };
+                if !(matches!(v, Field::Static(""))) {
+                    entries.push((k, v));
+                }
+                match self.peek()? {
+                    b',' => self.i += 1,
+                    b'}' => {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    pub(super) fn parse(header: &Bytes) -> Option<RemotingCommand> {
+        // Ranges must be valid UTF-8: check the whole header once.
+        std::str::from_utf8(header).ok()?;
+        let mut p = P { b: header, i: 0 };
+        let mut code = None;
+        let mut cmd = RemotingCommand {
+            code: 0,
+            language: LanguageCode::Other,
+            version: 0,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields: ExtFields::new(),
+            body: Bytes::new(),
+            serialize_type: SerializeType::Json,
+        };
+        let mut entries = Vec::new();
+        p.eat(b'{')?;
+        if p.eat(b'}').is_some() {
+            return None;
+        }
+        loop {
+            let key = p.string()?;
+            p.eat(b':')?;
+            if p.key_is(&key, b"extFields") && p.peek()? == b'{' {
+                entries.reserve(16);
+                p.ext_fields(&mut entries)?;
+            } else {
+                let v = p.value()?;
+                if matches!(v, Val::Object) {
+                    return None;
+                }
+                if p.key_is(&key, b"code") {
+                    code = Some(P::int(v)?);
+                } else if p.key_is(&key, b"opaque") {
+                    cmd.opaque = P::int(v)?;
+                } else if p.key_is(&key, b"flag") {
+                    cmd.flag = P::int(v)?;
+                } else if p.key_is(&key, b"version") {
+                    cmd.version = P::int(v)?;
+                } else if p.key_is(&key, b"language") {
+                    if let Val::Str(f) = v {
+                        cmd.language = LanguageCode::from_name(field_str(header, &f));
+                    }
+                } else if p.key_is(&key, b"remark") {
+                    match v {
+                        Val::Str(f) => cmd.remark = Some(field_str(header, &f).to_string()),
+                        Val::Null => {}
+                        _ => return None,
+                    }
+                }
+            }
+            match p.peek()? {
+                b',' => p.i += 1,
+                b'}' => {
+                    p.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        p.ws();
+        if p.i != header.len() {
+            return None;
+        }
+        cmd.code = code?;
+        if !entries.is_empty() {
+            cmd.ext_fields = ExtFields {
+                backing: header.clone(),
+                entries,
+            };
+        }
+        Some(cmd)
+    }
 }
 
 #[cfg(test)]
@@ -612,18 +1040,64 @@ mod tests {
     #[test]
     fn json_decoder_accepts_nulls_unknown_keys_and_lax_values() {
         let h = br#"{"code":0,"language":"RUST","version":474,"opaque":1,"flag":1,"remark":null,"extFields":null,"serializeTypeCurrentRPC":"JSON","unknown":[1,2]}"#;
-        let c = decode_json_header(h).unwrap();
+        let c = decode_json_header(&Bytes::from_static(h)).unwrap();
         assert!(c.is_response());
         assert_eq!(c.language, LanguageCode::Rust);
         assert!(c.ext_fields.is_empty());
         let h = br#"{"code":0,"flag":1,"extFields":{"queueId":3,"batch":false,"x":null,"msgId":"AB"}}"#;
-        let c = decode_json_header(h).unwrap();
+        let c = decode_json_header(&Bytes::from_static(h)).unwrap();
         assert_eq!(c.ext_fields.get("queueId"), Some("3"));
         assert_eq!(c.ext_fields.get("batch"), Some("false"));
         assert_eq!(c.ext_fields.get("x"), None);
         assert_eq!(c.ext_fields.get("msgId"), Some("AB"));
-        assert!(matches!(decode_json_header(b"{\"code\":"), Err(CodecError::InvalidJson(_))));
-        assert!(matches!(decode_json_header(b"{}"), Err(CodecError::InvalidJson(_))));
+        assert!(matches!(decode_json_header(&Bytes::from_static(b"{\"code\":")), Err(CodecError::InvalidJson(_))));
+        assert!(matches!(decode_json_header(&Bytes::from_static(b"{}")), Err(CodecError::InvalidJson(_))));
+    }
+
+    #[test]
+    fn fast_json_path_agrees_with_serde() {
+        let headers: &[&str] = &[
+            r#"{"code":310,"language":"JAVA","version":479,"opaque":5,"flag":0,"extFields":{"a":"g","i":"K\u0001v\u0002"},"serializeTypeCurrentRPC":"JSON"}"#,
+            r#"{"code":0,"language":"RUST","version":474,"opaque":1,"flag":1,"remark":null,"extFields":null,"serializeTypeCurrentRPC":"JSON"}"#,
+            r#" { "code" : -3 , "remark" : "a \"q\" \\ \/ \n é \ud83d\ude00 end", "extFields" : { "n" : 12 , "b" : false , "z" : null , "t" : true } } "#,
+            r#"{"flag":1,"code":2,"unknown":"x","extFields":{}}"#,
+        ];
+        for h in headers {
+            let b = Bytes::copy_from_slice(h.as_bytes());
+            let fast = fast_json::parse(&b).unwrap_or_else(|| panic!("fast path declined {h}"));
+            let slow = decode_json_header_serde(&b).unwrap();
+            assert_eq!(fast, slow, "{h}");
+        }
+        // Declined by the fast path, still read by serde_json.
+        for h in [r#"{"code":1,"x":[1,2]}"#, r#"{"code":1,"x":1.5}"#, r#"{"code":1,"x":{"y":1}}"#] {
+            let b = Bytes::copy_from_slice(h.as_bytes());
+            assert!(fast_json::parse(&b).is_none(), "{h}");
+            assert_eq!(decode_json_header(&b).unwrap().code, 1);
+        }
+        // Bad input is declined and then a typed error.
+        for h in [r#"{"code":1"#, r#"{"code":"x"}"#, r#"{"code":1}x"#, "{\"code\":1,\"remark\":\"\\ud800\"}"] {
+            let b = Bytes::copy_from_slice(h.as_bytes());
+            assert!(fast_json::parse(&b).is_none(), "{h}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_json_round_trips_anything_we_encode(
+            code in proptest::prelude::any::<i32>(),
+            remark in proptest::option::of("\\PC{0,30}"),
+            ext in proptest::collection::vec(("[a-zA-Z0-9_]{1,8}", "\\PC{0,30}"), 0..10),
+        ) {
+            let mut c = RemotingCommand::request(code, ext.into_iter().collect());
+            c.remark = remark;
+            let mut frame = c.encode();
+            frame.advance(4);
+            let d = RemotingCommand::decode_frame(frame.clone()).unwrap();
+            proptest::prop_assert_eq!(&d, &c);
+            frame.advance(4);
+            let h = frame.slice(..frame.len());
+            proptest::prop_assert!(fast_json::parse(&h).is_some());
+        }
     }
 
     #[test]

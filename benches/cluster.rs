@@ -32,12 +32,7 @@ async fn pipelined(conn: &Connection, reqs: Vec<RemotingCommand>) {
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (cluster, conn) = rt.block_on(async {
-        let cluster = DemoCluster::start(ClusterConfig {
-            brokers: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let cluster = DemoCluster::start(ClusterConfig { brokers: 1, ..Default::default() }).await.unwrap();
         let conn = Connection::connect(&cluster.broker_addr("broker-a").unwrap().to_string(), Duration::from_secs(3))
             .await
             .unwrap();

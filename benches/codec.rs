@@ -13,16 +13,8 @@ fn request(st: SerializeType) -> RemotingCommand {
     let ids = UniqIdGenerator::default();
     let mut m = Message::new("BenchTopic", vec![b'x'; 128]).with_tags("TagA").with_keys(&["order-1"]);
     m.set_property(properties::UNIQ_KEY, ids.next_id());
-    single_request(
-        &m,
-        &SendTarget {
-            producer_group: "bench_group",
-            broker_name: "broker-a",
-            queue_id: 3,
-            smart: true,
-        },
-    )
-    .with_serialize_type(st)
+    single_request(&m, &SendTarget { producer_group: "bench_group", broker_name: "broker-a", queue_id: 3, smart: true })
+        .with_serialize_type(st)
 }
 
 fn bench(c: &mut Criterion) {

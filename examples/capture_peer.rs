@@ -48,7 +48,8 @@ async fn main() {
     );
     let frame = exchange(namesrv, &route_req).await;
     save("route_tbw102.bin", &frame);
-    let route = TopicRouteData::parse(&RemotingCommand::decode_frame(Bytes::from(frame[4..].to_vec())).unwrap().body).unwrap();
+    let route =
+        TopicRouteData::parse(&RemotingCommand::decode_frame(Bytes::from(frame[4..].to_vec())).unwrap().body).unwrap();
     let missing = RemotingCommand::request(
         RequestCode::GET_ROUTEINFO_BY_TOPIC.code(),
         ExtFields::from_iter([("topic", "MqtuiNoSuchTopic")]),
@@ -64,12 +65,7 @@ async fn main() {
         m.set_property(properties::UNIQ_KEY, ids.next_id());
         m
     };
-    let to = |smart| SendTarget {
-        producer_group: "mqtui_fixture",
-        broker_name: "broker-a",
-        queue_id: 0,
-        smart,
-    };
+    let to = |smart| SendTarget { producer_group: "mqtui_fixture", broker_name: "broker-a", queue_id: 0, smart };
     save("send_v2_json.bin", &exchange(&broker, &single_request(&msg(b"hello".to_vec()), &to(true))).await);
     save(
         "send_v2_rocketmq.bin",
@@ -80,16 +76,10 @@ async fn main() {
         .await,
     );
     save("send_v1_json.bin", &exchange(&broker, &single_request(&msg(b"hello".to_vec()), &to(false))).await);
-    save(
-        "send_compressed.bin",
-        &exchange(&broker, &single_request(&msg(vec![b'z'; 8192]), &to(true))).await,
-    );
+    save("send_compressed.bin", &exchange(&broker, &single_request(&msg(vec![b'z'; 8192]), &to(true))).await);
     let batch: Vec<Message> = (0..3).map(|i| msg(format!("batch {i}").into_bytes())).collect();
     let props = properties::encode([(properties::UNIQ_KEY, ids.next_id().as_str()), (properties::WAIT, "true")]);
     save("send_batch.bin", &exchange(&broker, &batch_request("MqtuiFixture", &batch, &props, &to(true))).await);
-    save(
-        "unknown_code.bin",
-        &exchange(&broker, &RemotingCommand::request(9999, ExtFields::new())).await,
-    );
+    save("unknown_code.bin", &exchange(&broker, &RemotingCommand::request(9999, ExtFields::new())).await);
     println!("broker-a: {broker}");
 }

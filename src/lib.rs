@@ -3,8 +3,8 @@
 //! Data flows one way: wire ([`remoting`], [`protocol`]) → producer → events → stats → views.
 //! [`cluster`] is the embedded demo cluster, the server side of the same wire code.
 
+pub mod cli;
 pub mod cluster;
+pub mod logging;
 pub mod protocol;
 pub mod remoting;
-pub mod cli;
-pub mod logging;

@@ -65,7 +65,11 @@ async fn run_cluster(args: ClusterArgs) -> ExitCode {
             println!("broker {name}: {addr}");
         }
     }
-    println!("scenario: {} ({})", scenario.name, if scenario.description.is_empty() { "no description" } else { &scenario.description });
+    println!(
+        "scenario: {} ({})",
+        scenario.name,
+        if scenario.description.is_empty() { "no description" } else { &scenario.description }
+    );
     println!("logs: {}", mqtui::logging::log_dir().join("mqtui.log").display());
     println!("Ctrl-C stops the cluster and prints what each broker stored.");
     let mut events = cluster.subscribe();

@@ -17,12 +17,7 @@ use tokio::net::TcpStream;
 const T: Duration = Duration::from_secs(3);
 
 async fn cluster(brokers: usize) -> DemoCluster {
-    DemoCluster::start(ClusterConfig {
-        brokers,
-        ..ClusterConfig::default()
-    })
-    .await
-    .unwrap()
+    DemoCluster::start(ClusterConfig { brokers, ..ClusterConfig::default() }).await.unwrap()
 }
 
 async fn connect(addr: std::net::SocketAddr) -> Connection {
@@ -30,10 +25,8 @@ async fn connect(addr: std::net::SocketAddr) -> Connection {
 }
 
 fn route_request(topic: &str, version: i32) -> RemotingCommand {
-    let mut c = RemotingCommand::request(
-        RequestCode::GET_ROUTEINFO_BY_TOPIC.code(),
-        ExtFields::from_iter([("topic", topic)]),
-    );
+    let mut c =
+        RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC.code(), ExtFields::from_iter([("topic", topic)]));
     c.version = version;
     c
 }
@@ -45,12 +38,7 @@ fn message(ids: &UniqIdGenerator, body: impl Into<Bytes>) -> Message {
 }
 
 fn to(broker: &str, queue: i32, smart: bool) -> SendTarget<'_> {
-    SendTarget {
-        producer_group: "test_group",
-        broker_name: broker,
-        queue_id: queue,
-        smart,
-    }
+    SendTarget { producer_group: "test_group", broker_name: broker, queue_id: queue, smart }
 }
 
 #[tokio::test]
@@ -144,10 +132,7 @@ async fn bad_requests_get_errors_not_silence() {
     assert!(resp.remark.unwrap().contains("9999 not supported"));
     // A queue the topic does not have.
     let ids = UniqIdGenerator::default();
-    let resp = b
-        .invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-a", 4, true)), T)
-        .await
-        .unwrap();
+    let resp = b.invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-a", 4, true)), T).await.unwrap();
     assert_eq!(resp.code, ResponseCode::SYSTEM_ERROR.code());
     assert!(resp.remark.unwrap().contains("queueId[4] is illegal"));
     // A send header without a topic.
@@ -166,12 +151,8 @@ async fn injected_errors_and_store_statuses() {
     let c = cluster(2).await;
     let b = connect(c.broker_addr("broker-b").unwrap()).await;
     let ids = UniqIdGenerator::default();
-    c.update_fault("broker-b", |f| f.error_code = Some(ResponseCode::SYSTEM_BUSY.code()))
-        .unwrap();
-    let resp = b
-        .invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-b", 0, true)), T)
-        .await
-        .unwrap();
+    c.update_fault("broker-b", |f| f.error_code = Some(ResponseCode::SYSTEM_BUSY.code())).unwrap();
+    let resp = b.invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-b", 0, true)), T).await.unwrap();
     let e = process_send_response(&resp).unwrap_err();
     assert_eq!(e.code, 2);
     assert!(e.remark.contains("system busy"));
@@ -179,16 +160,10 @@ async fn injected_errors_and_store_statuses() {
 
     c.set_fault(
         "broker-b",
-        BrokerFault {
-            store_status: Some(ResponseCode::FLUSH_DISK_TIMEOUT.code()),
-            ..Default::default()
-        },
+        BrokerFault { store_status: Some(ResponseCode::FLUSH_DISK_TIMEOUT.code()), ..Default::default() },
     )
     .unwrap();
-    let resp = b
-        .invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-b", 0, true)), T)
-        .await
-        .unwrap();
+    let resp = b.invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-b", 0, true)), T).await.unwrap();
     let r = process_send_response(&resp).unwrap();
     assert_eq!(r.status, SendStatus::FLUSH_DISK_TIMEOUT);
     assert_eq!(c.stats()[1].messages, 1, "a non-OK store status still stores");
@@ -202,10 +177,8 @@ async fn latency_delays_replies_without_blocking_the_pipeline() {
     c.update_fault("broker-a", |f| f.latency = Duration::from_millis(300)).unwrap();
     let ids = UniqIdGenerator::default();
     // Per-request timeouts: a short one times out, a long one on the same connection does not.
-    let short = b.invoke(
-        single_request(&message(&ids, &b"x"[..]), &to("broker-a", 0, true)),
-        Duration::from_millis(50),
-    );
+    let short =
+        b.invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-a", 0, true)), Duration::from_millis(50));
     let long = b.invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-a", 0, true)), T);
     let start = std::time::Instant::now();
     let (short, long) = tokio::join!(short, long);
@@ -214,10 +187,7 @@ async fn latency_delays_replies_without_blocking_the_pipeline() {
     assert!(start.elapsed() >= Duration::from_millis(300));
     // The late reply to the timed-out request was dropped; the connection is fine.
     c.set_fault("broker-a", BrokerFault::default()).unwrap();
-    let r = b
-        .invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-a", 0, true)), T)
-        .await
-        .unwrap();
+    let r = b.invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-a", 0, true)), T).await.unwrap();
     assert_eq!(process_send_response(&r).unwrap().header.queue_offset, 2);
 }
 
@@ -254,22 +224,12 @@ async fn hang_close_down_and_up() {
     // Hang: read, never answer → timeout; broker-a is unaffected.
     c.update_fault("broker-b", |f| f.hang = true).unwrap();
     let b = connect(c.broker_addr("broker-b").unwrap()).await;
-    assert_eq!(
-        send(b.clone(), "broker-b", Duration::from_millis(100)).await.unwrap_err(),
-        InvokeError::Timeout(100)
-    );
+    assert_eq!(send(b.clone(), "broker-b", Duration::from_millis(100)).await.unwrap_err(), InvokeError::Timeout(100));
     let a = connect(c.broker_addr("broker-a").unwrap()).await;
     assert_eq!(send(a.clone(), "broker-a", T).await.unwrap().code, 0);
 
     // Close on send: the connection drops, the request fails as "unknown".
-    c.set_fault(
-        "broker-b",
-        BrokerFault {
-            close_on_send: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    c.set_fault("broker-b", BrokerFault { close_on_send: true, ..Default::default() }).unwrap();
     let b = connect(c.broker_addr("broker-b").unwrap()).await;
     assert!(matches!(send(b.clone(), "broker-b", T).await.unwrap_err(), InvokeError::Unknown(_)));
     assert!(b.is_closed());
@@ -281,15 +241,9 @@ async fn hang_close_down_and_up() {
     c.update_fault("broker-b", |f| f.down = true).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(b.is_closed(), "down drops open connections");
-    assert!(matches!(
-        send(b.clone(), "broker-b", T).await.unwrap_err(),
-        InvokeError::SendRequestFailed(_)
-    ));
+    assert!(matches!(send(b.clone(), "broker-b", T).await.unwrap_err(), InvokeError::SendRequestFailed(_)));
     let addr = c.broker_addr("broker-b").unwrap().to_string();
-    assert!(matches!(
-        Connection::connect(&addr, T).await.err().unwrap(),
-        InvokeError::SendRequestFailed(_)
-    ));
+    assert!(matches!(Connection::connect(&addr, T).await.err().unwrap(), InvokeError::SendRequestFailed(_)));
     c.update_fault("broker-b", |f| f.down = false).unwrap();
     let mut back = None;
     for _ in 0..50 {
@@ -368,10 +322,8 @@ async fn bad_frames_close_only_the_offending_connection() {
             s.shutdown().await.unwrap();
         }
         let mut buf = [0u8; 64];
-        let n = tokio::time::timeout(T, s.read(&mut buf))
-            .await
-            .expect("the server closes a bad connection")
-            .unwrap_or(0);
+        let n =
+            tokio::time::timeout(T, s.read(&mut buf)).await.expect("the server closes a bad connection").unwrap_or(0);
         assert_eq!(n, 0, "input {i}: no reply, connection closed");
         assert_eq!(good.invoke(ping(), T).await.unwrap().code, 0, "after input {i}");
     }

@@ -116,16 +116,13 @@ async fn real_peer_answers_our_requests() {
     for bd in &route.broker_datas {
         let addr = bd.master_addr().unwrap();
         let conn = Connection::connect(addr, t).await.unwrap();
-        let to = |smart| SendTarget {
-            producer_group: "mqtui_peer_test",
-            broker_name: &bd.broker_name,
-            queue_id: 1,
-            smart,
-        };
+        let to =
+            |smart| SendTarget { producer_group: "mqtui_peer_test", broker_name: &bd.broker_name, queue_id: 1, smart };
         let mut offsets = Vec::new();
         let requests = vec![
             single_request(&msg(Bytes::from_static(b"json v2")), &to(true)),
-            single_request(&msg(Bytes::from_static(b"binary v2")), &to(true)).with_serialize_type(SerializeType::RocketMq),
+            single_request(&msg(Bytes::from_static(b"binary v2")), &to(true))
+                .with_serialize_type(SerializeType::RocketMq),
             single_request(&msg(Bytes::from_static(b"json v1")), &to(false)),
             single_request(&msg(Bytes::from(vec![b'c'; 10_000])), &to(true)),
         ];

@@ -123,9 +123,7 @@ impl BrokerCore {
             })
             .collect();
         self.counters.messages.fetch_add(sizes.len() as u64, Ordering::Relaxed);
-        self.counters
-            .bytes
-            .fetch_add(sizes.iter().sum::<usize>() as u64, Ordering::Relaxed);
+        self.counters.bytes.fetch_add(sizes.iter().sum::<usize>() as u64, Ordering::Relaxed);
         (first, ids)
     }
 
@@ -143,15 +141,14 @@ impl BrokerCore {
                 Some(ResponseCode::SYSTEM_BUSY) => {
                     "[REJECTREQUEST]system busy, start flow control for a while (injected by mqtui)".to_string()
                 }
-                _ => format!("{} injected by mqtui on {}", crate::remoting::codes::response_code_label(code), self.name),
+                _ => {
+                    format!("{} injected by mqtui on {}", crate::remoting::codes::response_code_label(code), self.name)
+                }
             };
             return RemotingCommand::response_to(req, code, Some(remark));
         }
-        let queue = if header.queue_id < 0 {
-            (rand::random::<u32>() % self.queues as u32) as i32
-        } else {
-            header.queue_id
-        };
+        let queue =
+            if header.queue_id < 0 { (rand::random::<u32>() % self.queues as u32) as i32 } else { header.queue_id };
         if queue >= self.queues {
             return RemotingCommand::response_to(
                 req,
@@ -235,13 +232,7 @@ impl Handler for BrokerCore {
             Some(RequestCode::GET_MAX_OFFSET) => {
                 let topic = req.ext_fields.get("topic").unwrap_or_default();
                 let queue: usize = req.ext_fields.get("queueId").and_then(|q| q.parse().ok()).unwrap_or(0);
-                let off = self
-                    .offsets
-                    .lock()
-                    .unwrap()
-                    .get(topic)
-                    .and_then(|o| o.get(queue).copied())
-                    .unwrap_or(0);
+                let off = self.offsets.lock().unwrap().get(topic).and_then(|o| o.get(queue).copied()).unwrap_or(0);
                 let mut r = RemotingCommand::response_to(&req, ResponseCode::SUCCESS.code(), None);
                 r.ext_fields = ExtFields::from_iter([("offset", off.to_string())]);
                 r

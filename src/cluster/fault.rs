@@ -59,11 +59,7 @@ impl fmt::Display for BrokerFault {
             if self.jitter.is_zero() {
                 parts.push(format!("latency {} ms", self.latency.as_millis()));
             } else {
-                parts.push(format!(
-                    "latency {} ms ± {} ms",
-                    self.latency.as_millis(),
-                    self.jitter.as_millis()
-                ));
+                parts.push(format!("latency {} ms ± {} ms", self.latency.as_millis(), self.jitter.as_millis()));
             }
         }
         if let Some(c) = self.error_code {
@@ -81,11 +77,8 @@ impl fmt::Display for BrokerFault {
 }
 
 /// Store statuses a broker may answer with while still storing the message.
-pub const STORE_STATUSES: [ResponseCode; 3] = [
-    ResponseCode::FLUSH_DISK_TIMEOUT,
-    ResponseCode::FLUSH_SLAVE_TIMEOUT,
-    ResponseCode::SLAVE_NOT_AVAILABLE,
-];
+pub const STORE_STATUSES: [ResponseCode; 3] =
+    [ResponseCode::FLUSH_DISK_TIMEOUT, ResponseCode::FLUSH_SLAVE_TIMEOUT, ResponseCode::SLAVE_NOT_AVAILABLE];
 
 /// What the name server does wrong.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -16,8 +16,8 @@ use thiserror::Error;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-pub use broker::BrokerStats;
 use broker::BrokerCore;
+pub use broker::BrokerStats;
 pub use fault::{BrokerFault, NameServerFault};
 use namesrv::NameServerCore;
 pub use scenario::{Scenario, ScenarioError, Step, Target};
@@ -132,11 +132,7 @@ impl DemoCluster {
                 .map_err(|err| ClusterError::Listen { who: name.clone(), addr, err })?;
             *core.addr.lock().unwrap() = local;
             tasks.push(task);
-            brokers.push(BrokerSlot {
-                core,
-                fault: fault_tx,
-                down: down_tx,
-            });
+            brokers.push(BrokerSlot { core, fault: fault_tx, down: down_tx });
         }
         let (ns_fault, ns_fault_rx) = watch::channel(NameServerFault::default());
         let (ns_down, ns_down_rx) = watch::channel(false);
@@ -148,11 +144,7 @@ impl DemoCluster {
         });
         let (namesrv_addr, task) = listener::supervise(cfg.namesrv_addr, namesrv.clone(), ns_down_rx)
             .await
-            .map_err(|err| ClusterError::Listen {
-                who: "the name server".into(),
-                addr: cfg.namesrv_addr,
-                err,
-            })?;
+            .map_err(|err| ClusterError::Listen { who: "the name server".into(), addr: cfg.namesrv_addr, err })?;
         tasks.push(task);
         let (events, _) = broadcast::channel(256);
         Ok(DemoCluster {
@@ -187,18 +179,12 @@ impl DemoCluster {
             .brokers
             .iter()
             .find(|b| b.core.name == name)
-            .ok_or_else(|| ClusterError::NoSuchBroker {
-                name: name.to_string(),
-                known: self.broker_names().join(", "),
-            })
+            .ok_or_else(|| ClusterError::NoSuchBroker { name: name.to_string(), known: self.broker_names().join(", ") })
     }
 
     fn emit(&self, text: String) {
         tracing::info!(target: "mqtui::cluster", "{text}");
-        let _ = self.inner.events.send(ClusterEvent {
-            at: self.inner.started.elapsed(),
-            text,
-        });
+        let _ = self.inner.events.send(ClusterEvent { at: self.inner.started.elapsed(), text });
     }
 
     /// A broker's current faults.
@@ -207,7 +193,11 @@ impl DemoCluster {
     }
 
     /// Changes a broker's faults; `down` takes effect at once (listener closed, connections dropped).
-    pub fn update_fault(&self, broker: &str, change: impl FnOnce(&mut BrokerFault)) -> Result<BrokerFault, ClusterError> {
+    pub fn update_fault(
+        &self,
+        broker: &str,
+        change: impl FnOnce(&mut BrokerFault),
+    ) -> Result<BrokerFault, ClusterError> {
         let slot = self.slot(broker)?;
         let mut now = BrokerFault::default();
         slot.fault.send_modify(|f| {

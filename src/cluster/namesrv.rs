@@ -71,7 +71,8 @@ impl Handler for NameServerCore {
         *self.requests.lock().unwrap() += 1;
         let fault = self.fault.borrow().clone();
         // Old clients get fastjson's bare numeric keys, as the Java name server answers them.
-        let standard = req.version >= STANDARD_JSON_SINCE || req.ext_fields.get("acceptStandardJsonOnly") == Some("true");
+        let standard =
+            req.version >= STANDARD_JSON_SINCE || req.ext_fields.get("acceptStandardJsonOnly") == Some("true");
         let resp = match RequestCode::from_code(req.code) {
             Some(RequestCode::GET_ROUTEINFO_BY_TOPIC) => match req.ext_fields.get("topic") {
                 None => RemotingCommand::response_to(

@@ -86,9 +86,7 @@ fn parse_code(s: &str, what: &str) -> Result<Option<i32>, String> {
     if s.eq_ignore_ascii_case("none") || s.is_empty() {
         return Ok(None);
     }
-    ResponseCode::parse(s)
-        .map(|c| Some(c.code()))
-        .ok_or_else(|| format!("unknown {what} {s:?}"))
+    ResponseCode::parse(s).map(|c| Some(c.code())).ok_or_else(|| format!("unknown {what} {s:?}"))
 }
 
 impl Change {
@@ -263,18 +261,11 @@ fn secs(s: f64) -> Duration {
 }
 
 fn step(at: f64, broker: &str, change: Change) -> Step {
-    Step {
-        at: secs(at),
-        target: Target::Broker(broker.to_string()),
-        change,
-    }
+    Step { at: secs(at), target: Target::Broker(broker.to_string()), change }
 }
 
 fn clear() -> Change {
-    Change {
-        clear: true,
-        ..Default::default()
-    }
+    Change { clear: true, ..Default::default() }
 }
 
 impl Scenario {
@@ -285,10 +276,8 @@ impl Scenario {
         }
         let path = Path::new(name_or_path);
         if path.exists() || name_or_path.ends_with(".toml") {
-            let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Read {
-                path: name_or_path.to_string(),
-                err: e.to_string(),
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ScenarioError::Read { path: name_or_path.to_string(), err: e.to_string() })?;
             return Scenario::from_toml(&text, name_or_path);
         }
         Err(ScenarioError::Unknown(name_or_path.to_string()))
@@ -296,22 +285,14 @@ impl Scenario {
 
     /// Parses a scenario file's text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
-        let f: FileScenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
-            path: origin.to_string(),
-            err: e.to_string(),
-        })?;
+        let f: FileScenario =
+            toml::from_str(text).map_err(|e| ScenarioError::Parse { path: origin.to_string(), err: e.to_string() })?;
         let name = f.name.unwrap_or_else(|| {
-            Path::new(origin)
-                .file_stem()
-                .map_or_else(|| origin.to_string(), |s| s.to_string_lossy().into_owned())
+            Path::new(origin).file_stem().map_or_else(|| origin.to_string(), |s| s.to_string_lossy().into_owned())
         });
         let mut steps = Vec::new();
         for (i, s) in f.step.into_iter().enumerate() {
-            let invalid = |err: String| ScenarioError::Invalid {
-                name: name.clone(),
-                step: i + 1,
-                err,
-            };
+            let invalid = |err: String| ScenarioError::Invalid { name: name.clone(), step: i + 1, err };
             if !s.at.is_finite() || s.at < 0.0 {
                 return Err(invalid(format!("at = {} must be a time in seconds ≥ 0", s.at)));
             }
@@ -319,15 +300,15 @@ impl Scenario {
             let target = match (s.broker, s.namesrv) {
                 (Some(b), false) => Target::Broker(b),
                 (None, true) => Target::NameServer,
-                (Some(_), true) => return Err(invalid("give either broker = \"…\" or namesrv = true, not both".into())),
-                (None, false) => return Err(invalid("say which server: broker = \"broker-b\" or namesrv = true".into())),
+                (Some(_), true) => {
+                    return Err(invalid("give either broker = \"…\" or namesrv = true, not both".into()))
+                }
+                (None, false) => {
+                    return Err(invalid("say which server: broker = \"broker-b\" or namesrv = true".into()))
+                }
             };
             change.validate(&target).map_err(invalid)?;
-            steps.push(Step {
-                at: secs(s.at),
-                target,
-                change,
-            });
+            steps.push(Step { at: secs(s.at), target, change });
         }
         steps.sort_by_key(|s| s.at);
         let repeat_every = match f.repeat_every {
@@ -350,12 +331,7 @@ impl Scenario {
             }
             _ => None,
         };
-        Ok(Scenario {
-            name,
-            description: f.description,
-            repeat_every,
-            steps,
-        })
+        Ok(Scenario { name, description: f.description, repeat_every, steps })
     }
 
     /// The built-in scenario `name`.
@@ -580,11 +556,13 @@ mod tests {
         assert!(msg.contains("bad.toml") && msg.contains("line 4") && msg.contains("latncy_ms"), "{msg}");
         let e = Scenario::from_toml("[[step]]\nat = 1\nbroker = \"b\"\nerror = \"WHAT\"\n", "x.toml").unwrap_err();
         assert!(e.to_string().contains("step 1") && e.to_string().contains("WHAT"), "{e}");
-        let e = Scenario::from_toml("[[step]]\nat = 1\nbroker = \"b\"\nstatus = \"SYSTEM_BUSY\"\n", "x.toml").unwrap_err();
+        let e =
+            Scenario::from_toml("[[step]]\nat = 1\nbroker = \"b\"\nstatus = \"SYSTEM_BUSY\"\n", "x.toml").unwrap_err();
         assert!(e.to_string().contains("status must be"), "{e}");
         let e = Scenario::from_toml("[[step]]\nat = 1\nlatency_ms = 3\n", "x.toml").unwrap_err();
         assert!(e.to_string().contains("say which server"), "{e}");
-        let e = Scenario::from_toml("repeat_every = 5\n[[step]]\nat = 6\nbroker = \"b\"\nhang = true\n", "x.toml").unwrap_err();
+        let e = Scenario::from_toml("repeat_every = 5\n[[step]]\nat = 6\nbroker = \"b\"\nhang = true\n", "x.toml")
+            .unwrap_err();
         assert!(e.to_string().contains("repeat_every"), "{e}");
     }
 

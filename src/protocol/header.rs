@@ -114,11 +114,7 @@ impl SendMessageRequestHeader {
                 .map(|s| match s {
                     "true" => Ok(true),
                     "false" => Ok(false),
-                    other => Err(HeaderError::Invalid {
-                        field: KEYS[i].0,
-                        value: other.to_string(),
-                        kind: "boolean",
-                    }),
+                    other => Err(HeaderError::Invalid { field: KEYS[i].0, value: other.to_string(), kind: "boolean" }),
                 })
                 .transpose()
         };
@@ -240,10 +236,7 @@ mod tests {
     fn missing_and_invalid_fields_are_named() {
         let mut e = header().to_ext_fields(true);
         e.remove("e");
-        assert_eq!(
-            SendMessageRequestHeader::from_ext_fields(310, &e),
-            Err(HeaderError::Missing("queueId"))
-        );
+        assert_eq!(SendMessageRequestHeader::from_ext_fields(310, &e), Err(HeaderError::Missing("queueId")));
         e.insert("e", "x");
         assert!(matches!(
             SendMessageRequestHeader::from_ext_fields(310, &e),

@@ -102,9 +102,7 @@ pub enum MessageError {
 pub fn validate_topic(topic: &str) -> Result<(), MessageError> {
     let ok = !topic.is_empty()
         && topic.len() <= 127
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'_' | b'-' | b'|'));
+        && topic.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'_' | b'-' | b'|'));
     if ok {
         Ok(())
     } else {
@@ -151,9 +149,7 @@ pub fn decompress(body: &[u8], sys_flag: i32) -> Result<Bytes, MessageError> {
     match (sys_flag >> 8) & 7 {
         0 | 3 => {
             let mut out = Vec::with_capacity(body.len() * 2);
-            ZlibDecoder::new(body)
-                .read_to_end(&mut out)
-                .map_err(|e| MessageError::Decompress(e.to_string()))?;
+            ZlibDecoder::new(body).read_to_end(&mut out).map_err(|e| MessageError::Decompress(e.to_string()))?;
             Ok(Bytes::from(out))
         }
         1 => Err(MessageError::Decompress("LZ4 is not supported".into())),
@@ -215,11 +211,7 @@ pub fn decode_batch(mut body: Bytes) -> Result<Vec<BatchEntry>, MessageError> {
             return Err(MessageError::BadBatch("properties length does not match the record"));
         }
         let props = String::from_utf8(rec.to_vec()).map_err(|_| MessageError::BadBatch("properties are not UTF-8"))?;
-        out.push(BatchEntry {
-            flag,
-            body: b,
-            properties: props,
-        });
+        out.push(BatchEntry { flag, body: b, properties: props });
     }
     Ok(out)
 }

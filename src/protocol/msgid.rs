@@ -32,10 +32,7 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
             _ => None,
         }
     };
-    s.as_bytes()
-        .chunks(2)
-        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
-        .collect()
+    s.as_bytes().chunks(2).map(|p| Some(nib(p[0])? << 4 | nib(p[1])?)).collect()
 }
 
 /// Makes `UNIQ_KEY`s in the Java client's format: IPv4 (4) + pid (2) + per-process random (4)
@@ -58,11 +55,7 @@ impl UniqIdGenerator {
         prefix[..4].copy_from_slice(&ip.octets());
         prefix[4..6].copy_from_slice(&(std::process::id() as u16).to_be_bytes());
         prefix[6..10].copy_from_slice(&rand::random::<i32>().to_be_bytes());
-        UniqIdGenerator {
-            prefix,
-            counter: AtomicU16::new(rand::random()),
-            month: Mutex::new((0, 0)),
-        }
+        UniqIdGenerator { prefix, counter: AtomicU16::new(rand::random()), month: Mutex::new((0, 0)) }
     }
 
     /// The next id.
@@ -85,15 +78,11 @@ impl UniqIdGenerator {
 
 fn month_bounds(now_ms: i64) -> (i64, i64) {
     let now = Local.timestamp_millis_opt(now_ms).single().unwrap_or_else(Local::now);
-    let start = Local
-        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
-        .earliest()
-        .map_or(now_ms, |d| d.timestamp_millis());
+    let start =
+        Local.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0).earliest().map_or(now_ms, |d| d.timestamp_millis());
     let (ny, nm) = if now.month() == 12 { (now.year() + 1, 1) } else { (now.year(), now.month() + 1) };
-    let next = Local
-        .with_ymd_and_hms(ny, nm, 1, 0, 0, 0)
-        .earliest()
-        .map_or(now_ms + 86_400_000, |d| d.timestamp_millis());
+    let next =
+        Local.with_ymd_and_hms(ny, nm, 1, 0, 0, 0).earliest().map_or(now_ms + 86_400_000, |d| d.timestamp_millis());
     (start, next)
 }
 

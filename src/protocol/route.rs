@@ -85,10 +85,7 @@ impl TopicRouteData {
 
     /// The master address of `broker_name`.
     pub fn master_addr(&self, broker_name: &str) -> Option<&str> {
-        self.broker_datas
-            .iter()
-            .find(|b| b.broker_name == broker_name)
-            .and_then(BrokerData::master_addr)
+        self.broker_datas.iter().find(|b| b.broker_name == broker_name).and_then(BrokerData::master_addr)
     }
 
     /// The queues a producer writes to (`topicRouteData2TopicPublishInfo`): an order topic's conf
@@ -123,11 +120,7 @@ impl TopicRouteData {
                 continue;
             }
             for q in 0..qd.write_queue_nums {
-                out.push(MessageQueue {
-                    topic: topic.to_string(),
-                    broker_name: qd.broker_name.clone(),
-                    queue_id: q,
-                });
+                out.push(MessageQueue { topic: topic.to_string(), broker_name: qd.broker_name.clone(), queue_id: q });
             }
         }
         out
@@ -158,15 +151,10 @@ fn parse_lenient<T: serde::de::DeserializeOwned>(body: &[u8], what: &'static str
     match serde_json::from_slice(body) {
         Ok(v) => Ok(v),
         Err(first) => {
-            let text = std::str::from_utf8(body).map_err(|e| RouteParseError {
-                what,
-                detail: format!("not UTF-8: {e}"),
-            })?;
+            let text =
+                std::str::from_utf8(body).map_err(|e| RouteParseError { what, detail: format!("not UTF-8: {e}") })?;
             let fixed = quote_numeric_keys(text);
-            serde_json::from_str(&fixed).map_err(|_| RouteParseError {
-                what,
-                detail: first.to_string(),
-            })
+            serde_json::from_str(&fixed).map_err(|_| RouteParseError { what, detail: first.to_string() })
         }
     }
 }
@@ -342,10 +330,7 @@ mod tests {
 
     #[test]
     fn order_topic_conf_wins() {
-        let r = TopicRouteData {
-            order_topic_conf: Some("broker-a:2;broker-b:1".into()),
-            ..Default::default()
-        };
+        let r = TopicRouteData { order_topic_conf: Some("broker-a:2;broker-b:1".into()), ..Default::default() };
         assert_eq!(r.publish_queues("T").len(), 3);
     }
 

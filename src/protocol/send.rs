@@ -45,11 +45,7 @@ pub fn single_request(msg: &Message, to: &SendTarget<'_>) -> RemotingCommand {
         batch: Some(false),
         broker_name: Some(to.broker_name.to_string()),
     };
-    let code = if to.smart {
-        RequestCode::SEND_MESSAGE_V2
-    } else {
-        RequestCode::SEND_MESSAGE
-    };
+    let code = if to.smart { RequestCode::SEND_MESSAGE_V2 } else { RequestCode::SEND_MESSAGE };
     RemotingCommand::request(code.code(), header.to_ext_fields(to.smart)).with_body(body)
 }
 
@@ -120,17 +116,10 @@ pub fn process_send_response(resp: &RemotingCommand) -> Result<SendReply, Broker
         Some(ResponseCode::FLUSH_DISK_TIMEOUT) => SendStatus::FLUSH_DISK_TIMEOUT,
         Some(ResponseCode::FLUSH_SLAVE_TIMEOUT) => SendStatus::FLUSH_SLAVE_TIMEOUT,
         Some(ResponseCode::SLAVE_NOT_AVAILABLE) => SendStatus::SLAVE_NOT_AVAILABLE,
-        _ => {
-            return Err(BrokerError {
-                code: resp.code,
-                remark: resp.remark.clone().unwrap_or_default(),
-            })
-        }
+        _ => return Err(BrokerError { code: resp.code, remark: resp.remark.clone().unwrap_or_default() }),
     };
-    let header = SendMessageResponseHeader::from_ext_fields(&resp.ext_fields).map_err(|e: HeaderError| BrokerError {
-        code: resp.code,
-        remark: format!("malformed send response: {e}"),
-    })?;
+    let header = SendMessageResponseHeader::from_ext_fields(&resp.ext_fields)
+        .map_err(|e: HeaderError| BrokerError { code: resp.code, remark: format!("malformed send response: {e}") })?;
     Ok(SendReply { status, header })
 }
 
@@ -140,12 +129,7 @@ mod tests {
     use crate::protocol::message::decode_batch;
 
     fn target(smart: bool) -> SendTarget<'static> {
-        SendTarget {
-            producer_group: "PG",
-            broker_name: "broker-a",
-            queue_id: 1,
-            smart,
-        }
+        SendTarget { producer_group: "PG", broker_name: "broker-a", queue_id: 1, smart }
     }
 
     #[test]
@@ -175,13 +159,9 @@ mod tests {
     fn processes_responses_like_java() {
         let req = RemotingCommand::request(310, Default::default());
         let mut ok = RemotingCommand::response_to(&req, 0, None);
-        ok.ext_fields = SendMessageResponseHeader {
-            msg_id: "AB".into(),
-            queue_id: 1,
-            queue_offset: 5,
-            ..Default::default()
-        }
-        .to_ext_fields();
+        ok.ext_fields =
+            SendMessageResponseHeader { msg_id: "AB".into(), queue_id: 1, queue_offset: 5, ..Default::default() }
+                .to_ext_fields();
         assert_eq!(process_send_response(&ok).unwrap().status, SendStatus::SEND_OK);
         let mut flush = ok.clone();
         flush.code = 10;

@@ -100,10 +100,7 @@ impl LanguageCode {
         LANGUAGES[self.code() as usize].1
     }
     pub fn from_name(s: &str) -> Self {
-        LANGUAGES
-            .iter()
-            .find(|(_, n)| *n == s)
-            .map_or(LanguageCode::Other, |(l, _)| *l)
+        LANGUAGES.iter().find(|(_, n)| *n == s).map_or(LanguageCode::Other, |(l, _)| *l)
     }
 }
 
@@ -142,10 +139,7 @@ impl ExtFields {
         Self::default()
     }
     pub fn with_capacity(n: usize) -> Self {
-        ExtFields {
-            backing: Bytes::new(),
-            entries: Vec::with_capacity(n),
-        }
+        ExtFields { backing: Bytes::new(), entries: Vec::with_capacity(n) }
     }
     fn str<'a>(&'a self, f: &'a Field) -> &'a str {
         field_str(&self.backing, f)
@@ -230,11 +224,7 @@ pub struct RemotingCommand {
 
 impl fmt::Debug for RemotingCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let code = if self.is_response() {
-            response_code_label(self.code)
-        } else {
-            request_code_label(self.code)
-        };
+        let code = if self.is_response() { response_code_label(self.code) } else { request_code_label(self.code) };
         f.debug_struct("RemotingCommand")
             .field("code", &code)
             .field("opaque", &self.opaque)
@@ -389,13 +379,9 @@ impl RemotingCommand {
         let word = frame.get_u32();
         let type_byte = (word >> 24) as u8;
         let header_len = (word & 0x00FF_FFFF) as usize;
-        let serialize_type =
-            SerializeType::from_byte(type_byte).ok_or(CodecError::UnknownSerializeType(type_byte))?;
+        let serialize_type = SerializeType::from_byte(type_byte).ok_or(CodecError::UnknownSerializeType(type_byte))?;
         if header_len > frame.len() {
-            return Err(CodecError::HeaderLengthPastFrame {
-                header_len,
-                available: frame.len(),
-            });
+            return Err(CodecError::HeaderLengthPastFrame { header_len, available: frame.len() });
         }
         let header = frame.split_to(header_len);
         let mut cmd = match serialize_type {
@@ -570,10 +556,7 @@ impl<'de> Visitor<'de> for ExtFieldsSeed<'_, '_> {
         d.deserialize_map(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExtFields, A::Error> {
-        let mut f = ExtFields {
-            backing: self.0.header.clone(),
-            entries: Vec::with_capacity(16),
-        };
+        let mut f = ExtFields { backing: self.0.header.clone(), entries: Vec::with_capacity(16) };
         while let Some(k) = map.next_key::<CowStr>()? {
             let v = match map.next_value::<LaxValue>()? {
                 LaxValue::Str(s) => self.0.keep(s),
@@ -683,10 +666,8 @@ fn decode_binary_header(header: Bytes) -> Result<RemotingCommand, CodecError> {
         None
     };
     let map_len = read_len(h, &mut pos, "extFields length")?;
-    let map_end = pos
-        .checked_add(map_len)
-        .filter(|e| *e <= h.len())
-        .ok_or(CodecError::BinaryHeader("extFields length"))?;
+    let map_end =
+        pos.checked_add(map_len).filter(|e| *e <= h.len()).ok_or(CodecError::BinaryHeader("extFields length"))?;
     if map_end != h.len() {
         return Err(CodecError::BinaryHeader("trailing bytes after extFields"));
     }
@@ -707,10 +688,7 @@ fn decode_binary_header(header: Bytes) -> Result<RemotingCommand, CodecError> {
         opaque,
         flag,
         remark,
-        ext_fields: ExtFields {
-            backing: if entries.is_empty() { Bytes::new() } else { header },
-            entries,
-        },
+        ext_fields: ExtFields { backing: if entries.is_empty() { Bytes::new() } else { header }, entries },
         body: Bytes::new(),
         serialize_type: SerializeType::RocketMq,
     })
@@ -831,7 +809,10 @@ mod fast_json {
                     while self.i < self.b.len() && self.b[self.i].is_ascii_digit() {
                         self.i += 1;
                     }
-                    if self.i == digits || self.i - digits > 18 || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+                    if self.i == digits
+                        || self.i - digits > 18
+                        || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E'))
+                    {
                         return None;
                     }
                     let n: i64 = std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()?;
@@ -957,10 +938,7 @@ mod fast_json {
         }
         cmd.code = code?;
         if !entries.is_empty() {
-            cmd.ext_fields = ExtFields {
-                backing: header.clone(),
-                entries,
-            };
+            cmd.ext_fields = ExtFields { backing: header.clone(), entries };
         }
         Some(cmd)
     }

@@ -87,19 +87,11 @@ impl Connection {
     /// Wraps an established stream.
     pub fn from_stream(addr: String, stream: TcpStream) -> Connection {
         let (read, write) = stream.into_split();
-        let shared = Arc::new(Shared {
-            addr,
-            pending: Mutex::new(HashMap::new()),
-            closed: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Shared { addr, pending: Mutex::new(HashMap::new()), closed: AtomicBool::new(false) });
         let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
         let writer = tokio::spawn(write_loop(write, rx, shared.clone()));
         let reader = tokio::spawn(read_loop(FramedRead::new(read, RemotingCodec::default()), shared.clone()));
-        Connection {
-            shared,
-            tx,
-            _tasks: Arc::new(Tasks(vec![writer, reader])),
-        }
+        Connection { shared, tx, _tasks: Arc::new(Tasks(vec![writer, reader])) }
     }
 
     pub fn addr(&self) -> &str {
@@ -122,10 +114,7 @@ impl Connection {
         {
             let mut pending = self.shared.pending.lock().unwrap();
             if self.is_closed() {
-                return Err(InvokeError::SendRequestFailed(format!(
-                    "connection to {} is closed",
-                    self.shared.addr
-                )));
+                return Err(InvokeError::SendRequestFailed(format!("connection to {} is closed", self.shared.addr)));
             }
             pending.insert(opaque, tx);
         }
@@ -238,7 +227,9 @@ async fn read_loop(mut frames: FramedRead<tokio::net::tcp::OwnedReadHalf, Remoti
                     Some(tx) => {
                         let _ = tx.send(Ok(cmd));
                     }
-                    None => tracing::debug!(addr = %shared.addr, opaque = cmd.opaque, "response for no waiting request (timed out?), dropped"),
+                    None => {
+                        tracing::debug!(addr = %shared.addr, opaque = cmd.opaque, "response for no waiting request (timed out?), dropped")
+                    }
                 }
             }
             Some(Ok(cmd)) => {
@@ -279,10 +270,7 @@ impl ConnectionPool {
                 cell
             }
         };
-        let conn = cell
-            .get_or_try_init(|| Connection::connect(addr, timeout))
-            .await
-            .cloned();
+        let conn = cell.get_or_try_init(|| Connection::connect(addr, timeout)).await.cloned();
         if conn.is_err() {
             // Forget the failed attempt so the next caller tries again.
             let mut map = self.conns.lock().await;
@@ -294,7 +282,12 @@ impl ConnectionPool {
     }
 
     /// Sends `cmd` to `addr` and waits for its response; connecting counts against `timeout`.
-    pub async fn invoke(&self, addr: &str, cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, InvokeError> {
+    pub async fn invoke(
+        &self,
+        addr: &str,
+        cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, InvokeError> {
         let start = tokio::time::Instant::now();
         let conn = self.get(addr, timeout).await?;
         let left = timeout.saturating_sub(start.elapsed());

@@ -69,11 +69,7 @@ pub async fn listen(addr: SocketAddr, handler: Arc<dyn Handler>) -> std::io::Res
     let local = listener.local_addr()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, handler, stop_rx));
-    Ok(ServerHandle {
-        addr: local,
-        stop: stop_tx,
-        task: Some(task),
-    })
+    Ok(ServerHandle { addr: local, stop: stop_tx, task: Some(task) })
 }
 
 async fn accept_loop(listener: TcpListener, handler: Arc<dyn Handler>, mut stop: watch::Receiver<bool>) {
@@ -104,9 +100,14 @@ pub async fn serve_connection(
 ) {
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::channel::<RemotingCommand>(65_536);
-    let writer = tokio::spawn(write_batches(write, rx, |c: &RemotingCommand, buf| c.encode_into(buf), |_, e| {
-        tracing::debug!(error = %e, "write to client failed");
-    }));
+    let writer = tokio::spawn(write_batches(
+        write,
+        rx,
+        |c: &RemotingCommand, buf| c.encode_into(buf),
+        |_, e| {
+            tracing::debug!(error = %e, "write to client failed");
+        },
+    ));
     let mut frames = FramedRead::new(read, RemotingCodec::default());
     let mut delayed: Vec<JoinHandle<()>> = Vec::new();
     loop {

@@ -8,3 +8,5 @@ pub mod cluster;
 pub mod logging;
 pub mod protocol;
 pub mod remoting;
+pub mod producer;
+pub mod stats;

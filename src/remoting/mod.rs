@@ -9,6 +9,6 @@ pub mod server;
 
 pub use codec::{RemotingCodec, DEFAULT_MAX_FRAME};
 pub use codes::{RequestCode, ResponseCode};
-pub use command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
+pub use command::{next_opaque, ExtFields, LanguageCode, RemotingCommand, SerializeType};
 pub use connection::{Connection, ConnectionPool};
 pub use error::{CodecError, InvokeError};

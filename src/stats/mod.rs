@@ -1,0 +1,253 @@
+//! Per-broker aggregates of a run, fed from completed sends (each carries its attempt trail, so
+//! nothing is lost however far behind a view is). Shared by the headless report and the console.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use tokio::time::Instant;
+
+use crate::producer::{AttemptOutcome, SendOutcome};
+
+/// Latencies in microseconds, 1 µs … 1 hour, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+fn record(h: &mut Histogram<u64>, d: Duration) {
+    let us = (d.as_micros() as u64).clamp(1, 3_600_000_000);
+    let _ = h.record(us);
+}
+
+/// Milliseconds of a histogram quantile.
+pub fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        0.0
+    } else {
+        h.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+pub fn max_ms(h: &Histogram<u64>) -> f64 {
+    if h.is_empty() {
+        0.0
+    } else {
+        h.max() as f64 / 1000.0
+    }
+}
+
+/// One broker's aggregates.
+#[derive(Debug, Clone)]
+pub struct BrokerStats {
+    pub name: Arc<str>,
+    pub attempts: u64,
+    /// Attempts that stored the message.
+    pub ok: u64,
+    /// Attempts that did not.
+    pub failed: u64,
+    /// Retries that left this broker (an attempt here failed and the next went elsewhere).
+    pub retried_away: u64,
+    /// Retries that came to this broker.
+    pub retried_onto: u64,
+    /// Windows opened (the broker went from available to isolated).
+    pub isolations: u64,
+    /// Time isolated, windows merged, up to `until` or now.
+    pub isolated: Duration,
+    /// Not available before this instant, as far as the sends seen say.
+    pub until: Option<Instant>,
+    pub latency: Histogram<u64>,
+    pub last_latency: Option<Duration>,
+    /// Response codes of attempts that got a response other than SUCCESS, and failures by outcome.
+    pub codes: BTreeMap<i32, u64>,
+    pub outcomes: BTreeMap<&'static str, u64>,
+}
+
+impl BrokerStats {
+    fn new(name: Arc<str>) -> Self {
+        BrokerStats {
+            name,
+            attempts: 0,
+            ok: 0,
+            failed: 0,
+            retried_away: 0,
+            retried_onto: 0,
+            isolations: 0,
+            isolated: Duration::ZERO,
+            until: None,
+            latency: new_histogram(),
+            last_latency: None,
+            codes: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
+        }
+    }
+
+    /// Isolated time, counting an open window only up to `at`.
+    pub fn isolated_until(&self, at: Instant) -> Duration {
+        match self.until {
+            Some(u) if u > at => self.isolated.saturating_sub(u - at),
+            _ => self.isolated,
+        }
+    }
+}
+
+/// The aggregates of a whole run.
+#[derive(Debug, Clone)]
+pub struct RunStats {
+    pub started: Instant,
+    pub sent: u64,
+    /// Every stored status (SEND_OK and the non-OK ones).
+    pub ok: u64,
+    pub failed: u64,
+    pub attempts: u64,
+    pub retries: u64,
+    pub statuses: BTreeMap<&'static str, u64>,
+    pub latency: Histogram<u64>,
+    pub brokers: BTreeMap<Arc<str>, BrokerStats>,
+}
+
+impl RunStats {
+    pub fn new(started: Instant) -> Self {
+        RunStats {
+            started,
+            sent: 0,
+            ok: 0,
+            failed: 0,
+            attempts: 0,
+            retries: 0,
+            statuses: BTreeMap::new(),
+            latency: new_histogram(),
+            brokers: BTreeMap::new(),
+        }
+    }
+
+    /// Makes sure a broker has a row (so that idle brokers show too).
+    pub fn broker(&mut self, name: &Arc<str>) -> &mut BrokerStats {
+        self.brokers.entry(name.clone()).or_insert_with(|| BrokerStats::new(name.clone()))
+    }
+
+    /// Adds one completed send and its attempts.
+    pub fn record(&mut self, o: &SendOutcome) {
+        self.sent += 1;
+        if o.is_ok() {
+            self.ok += 1;
+        } else {
+            self.failed += 1;
+        }
+        *self.statuses.entry(o.status_name()).or_default() += 1;
+        record(&mut self.latency, o.latency);
+        self.attempts += o.attempts.len() as u64;
+        self.retries += o.attempts.len().saturating_sub(1) as u64;
+        for (i, a) in o.attempts.iter().enumerate() {
+            let b = self.broker(&a.broker);
+            b.attempts += 1;
+            if a.outcome.is_stored() {
+                b.ok += 1;
+            } else {
+                b.failed += 1;
+            }
+            record(&mut b.latency, a.latency);
+            b.last_latency = Some(a.latency);
+            if let Some(code) = a.code.filter(|c| *c != 0) {
+                *b.codes.entry(code).or_default() += 1;
+            }
+            if a.outcome != AttemptOutcome::Ok {
+                *b.outcomes.entry(a.outcome.name()).or_default() += 1;
+            }
+            if let (Some(window), true) = (a.isolation, a.fault_moved) {
+                let at = a.started + a.latency;
+                let new_until = at + window;
+                match b.until {
+                    Some(u) if u > at => {
+                        if new_until > u {
+                            b.isolated += new_until - u;
+                        } else {
+                            // A 4.x window cut short by a fast reply.
+                            b.isolated = b.isolated.saturating_sub(u - new_until);
+                        }
+                    }
+                    _ if !window.is_zero() => {
+                        b.isolations += 1;
+                        b.isolated += window;
+                    }
+                    _ => {}
+                }
+                b.until = Some(new_until);
+            }
+            if i + 1 < o.attempts.len() {
+                b.retried_away += 1;
+                let next = o.attempts[i + 1].broker.clone();
+                self.broker(&next).retried_onto += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::producer::{AttemptRecord, Failure, FailureKind, Stored};
+    use crate::protocol::send::SendStatus;
+
+    fn attempt(broker: &str, outcome: AttemptOutcome, started: Instant, latency_ms: u64, window_ms: u64) -> AttemptRecord {
+        AttemptRecord {
+            attempt: 1,
+            broker: broker.into(),
+            addr: None,
+            queue: 0,
+            opaque: 0,
+            budget: Duration::from_secs(3),
+            timeout: Duration::from_secs(3),
+            latency: Duration::from_millis(latency_ms),
+            outcome,
+            code: None,
+            error: None,
+            isolation: Some(Duration::from_millis(window_ms)),
+            fault_moved: window_ms > 0,
+            started,
+        }
+    }
+
+    fn outcome(attempts: Vec<AttemptRecord>, ok: bool) -> SendOutcome {
+        SendOutcome {
+            send: 1,
+            topic: "T".into(),
+            msg_id: "X".into(),
+            started: attempts[0].started,
+            started_wall: chrono::Local::now(),
+            latency: attempts.iter().map(|a| a.latency).sum(),
+            result: if ok {
+                Ok(Stored {
+                    status: SendStatus::SEND_OK,
+                    broker: attempts.last().unwrap().broker.clone(),
+                    queue_id: 0,
+                    queue_offset: 0,
+                    offset_msg_id: String::new(),
+                })
+            } else {
+                Err(Failure { kind: FailureKind::Timeout, code: None, message: "x".into() })
+            },
+            attempts,
+        }
+    }
+
+    #[test]
+    fn counts_retries_isolations_and_merges_windows() {
+        let t0 = Instant::now();
+        let mut s = RunStats::new(t0);
+        s.record(&outcome(
+            vec![attempt("b", AttemptOutcome::SendFailed, t0, 1, 10_000), attempt("a", AttemptOutcome::Ok, t0, 1, 0)],
+            true,
+        ));
+        // Another failure on b inside its window extends it by 2 s.
+        let t1 = t0 + Duration::from_secs(2);
+        s.record(&outcome(vec![attempt("b", AttemptOutcome::Timeout, t1, 1, 10_000)], false));
+        assert_eq!((s.sent, s.ok, s.failed, s.attempts, s.retries), (2, 1, 1, 3, 1));
+        let b = &s.brokers["b"];
+        assert_eq!((b.attempts, b.failed, b.retried_away, b.isolations), (2, 2, 1, 1));
+        assert_eq!(b.isolated, Duration::from_millis(12_000));
+        assert_eq!(s.brokers["a"].retried_onto, 1);
+        assert_eq!(b.isolated_until(t0 + Duration::from_secs(5)), Duration::from_millis(4_999));
+        assert_eq!(s.statuses["FAILED"], 1);
+    }
+}

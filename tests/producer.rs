@@ -1,0 +1,349 @@
+//! The producer's send path against the demo cluster, read as its spec. Windows and timeouts
+//! are checked on tokio's paused clock, so durations are exact.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures::future::join_all;
+use mqtui::cluster::{BrokerFault, ClusterConfig, DemoCluster};
+use mqtui::producer::{AttemptOutcome, Event, FailureKind, FaultTable, Producer, ProducerConfig, SendOutcome};
+use mqtui::protocol::message::Message;
+use mqtui::protocol::send::SendStatus;
+use mqtui::remoting::ResponseCode;
+use tokio::time::Instant;
+
+const TOPIC: &str = "SpecTopic";
+
+async fn cluster(brokers: usize) -> DemoCluster {
+    DemoCluster::start(ClusterConfig { brokers, ..ClusterConfig::default() }).await.unwrap()
+}
+
+fn producer(c: &DemoCluster, f: impl FnOnce(&mut ProducerConfig)) -> Producer {
+    let mut cfg = ProducerConfig { namesrvs: vec![c.namesrv_addr().to_string()], ..ProducerConfig::default() };
+    f(&mut cfg);
+    Producer::new(cfg)
+}
+
+fn msg() -> Message {
+    Message::new(TOPIC, &b"spec body"[..])
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Every send ended in exactly one outcome, and the producer's totals agree: sent = ok + failed.
+fn check_accounting(p: &Producer, outcomes: &[SendOutcome]) {
+    let c = p.counters();
+    assert_eq!(c.sent, outcomes.len() as u64, "one outcome per send");
+    assert_eq!(c.sent, c.ok + c.failed, "sent = ok + failed");
+    assert_eq!(c.ok, outcomes.iter().filter(|o| o.is_ok()).count() as u64);
+    assert_eq!(c.in_flight, 0);
+    assert_eq!(c.attempts, outcomes.iter().map(|o| o.attempts.len() as u64).sum::<u64>());
+    let ids: HashSet<u64> = outcomes.iter().map(|o| o.send).collect();
+    assert_eq!(ids.len(), outcomes.len(), "no send completed twice");
+    for o in outcomes {
+        assert!(o.attempts.len() <= 1 + p.config().retries as usize);
+        assert!(o.latency <= p.config().timeout + ms(50), "send {} took {:?}", o.send, o.latency);
+    }
+}
+
+fn first_broker(o: &SendOutcome) -> &str {
+    &o.attempts[0].broker
+}
+
+#[tokio::test]
+async fn healthy_cluster_spreads_sends_and_results_carry_ids() {
+    let c = cluster(3).await;
+    let p = producer(&c, |_| {});
+    let outcomes = join_all((0..300).map(|_| p.send(msg()))).await;
+    check_accounting(&p, &outcomes);
+    let brokers: HashSet<&str> = outcomes.iter().map(first_broker).collect();
+    assert_eq!(brokers.len(), 3);
+    let mut offsets = HashSet::new();
+    for o in &outcomes {
+        let s = o.result.as_ref().unwrap();
+        assert_eq!(s.status, SendStatus::SEND_OK);
+        assert_eq!(o.msg_id.len(), 32);
+        assert_eq!(s.offset_msg_id.len(), 32);
+        assert!(offsets.insert((s.broker.clone(), s.queue_id, s.queue_offset)));
+        assert_eq!(o.attempts.len(), 1);
+    }
+    assert_eq!(c.stats().iter().map(|s| s.messages).sum::<u64>(), 300);
+    assert_eq!(p.name_server_lookups(), 1);
+}
+
+/// 5.x: a 700 ms reply is ≥ 550 ms → the broker is not available for exactly 2000 ms, then used again.
+#[tokio::test(start_paused = true)]
+async fn a_slow_broker_is_isolated_for_exactly_the_tables_window_and_comes_back() {
+    let c = cluster(3).await;
+    c.update_fault("broker-b", |f| f.latency = ms(700)).unwrap();
+    let p = producer(&c, |_| {});
+    let mut events = p.subscribe();
+    // Send one at a time until one lands on broker-b.
+    let slow = loop {
+        let o = p.send(msg()).await;
+        if first_broker(&o) == "broker-b" {
+            break o;
+        }
+    };
+    assert_eq!(slow.latency, ms(700));
+    let a = &slow.attempts[0];
+    assert_eq!(a.outcome, AttemptOutcome::Ok, "slow but stored: no retry");
+    assert_eq!(a.isolation, Some(ms(2000)));
+    let isolated_at = a.started + a.latency;
+    let fault = loop {
+        match events.recv().await.unwrap() {
+            Event::Fault(f) if &*f.broker == "broker-b" => break f,
+            _ => {}
+        }
+    };
+    assert_eq!(fault.window, ms(2000));
+    assert_eq!(fault.available_at, isolated_at + ms(2000));
+    // While the window is open, nothing goes to broker-b.
+    c.set_fault("broker-b", BrokerFault::default()).unwrap();
+    while Instant::now() + ms(100) < fault.available_at {
+        let o = p.send(msg()).await;
+        assert_ne!(first_broker(&o), "broker-b", "at {:?} into the window", Instant::now() - isolated_at);
+        tokio::time::sleep(ms(100)).await;
+    }
+    tokio::time::sleep_until(fault.available_at).await;
+    // Then it is chosen again.
+    let mut back = false;
+    for _ in 0..12 {
+        if first_broker(&p.send(msg()).await) == "broker-b" {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "broker-b is used again once its window has passed");
+}
+
+/// 4.x: the same 700 ms gives a 30 s window.
+#[tokio::test(start_paused = true)]
+async fn the_4x_table_gives_longer_windows() {
+    let c = cluster(2).await;
+    c.update_fault("broker-b", |f| f.latency = ms(700)).unwrap();
+    let p = producer(&c, |cfg| cfg.fault_table = FaultTable::V4);
+    let slow = loop {
+        let o = p.send(msg()).await;
+        if first_broker(&o) == "broker-b" {
+            break o;
+        }
+    };
+    assert_eq!(slow.attempts[0].isolation, Some(ms(30_000)));
+    c.set_fault("broker-b", BrokerFault::default()).unwrap();
+    tokio::time::sleep(ms(29_000)).await;
+    for _ in 0..8 {
+        assert_eq!(first_broker(&p.send(msg()).await), "broker-a");
+    }
+}
+
+/// A down broker: send request failed → isolated → retried on another broker with the time left → SEND_OK.
+#[tokio::test]
+async fn a_down_broker_fails_to_send_and_is_retried_on_another_broker() {
+    let c = cluster(3).await;
+    c.update_fault("broker-b", |f| f.down = true).unwrap();
+    let p = producer(&c, |_| {});
+    let outcomes = join_all((0..60).map(|_| p.send(msg()))).await;
+    check_accounting(&p, &outcomes);
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "0 FAILED");
+    let retried: Vec<&SendOutcome> = outcomes.iter().filter(|o| o.attempts.len() > 1).collect();
+    assert!(!retried.is_empty(), "some first attempts went to broker-b");
+    for o in retried {
+        let (a1, a2) = (&o.attempts[0], &o.attempts[1]);
+        assert_eq!(&*a1.broker, "broker-b");
+        assert_eq!(a1.outcome, AttemptOutcome::SendFailed);
+        assert!(a1.error.as_ref().unwrap().starts_with("send request failed"), "{:?}", a1.error);
+        assert_eq!(a1.isolation, Some(ms(10_000)), "isolation: 10 s in 5.x");
+        assert_ne!(&*a2.broker, "broker-b");
+        assert_eq!(a2.outcome, AttemptOutcome::Ok);
+        assert_eq!(a2.budget, p.config().timeout.saturating_sub(a2.started - o.started), "the time left, not a fresh timeout");
+        assert_eq!(a2.queue, a1.queue, "a retry keeps the first request's header");
+        assert_ne!(a2.opaque, a1.opaque, "a retry gets a new opaque");
+    }
+    // Once isolated, broker-b is not chosen first any more.
+    let later = join_all((0..30).map(|_| p.send(msg()))).await;
+    assert!(later.iter().all(|o| first_broker(o) != "broker-b"));
+}
+
+/// A hanging broker: the attempt times out at the deadline. Faithful policy: no time is left,
+/// so no retry (5.3.2+). With an attempt timeout: the retry gets exactly the time left.
+#[tokio::test(start_paused = true)]
+async fn a_hanging_broker_times_out_at_the_deadline_and_the_retry_gets_the_time_left() {
+    let c = cluster(2).await;
+    c.update_fault("broker-b", |f| f.hang = true).unwrap();
+
+    let p = producer(&c, |_| {});
+    // 8 sends at once cover all 8 queues: 4 start on broker-b.
+    let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
+    check_accounting(&p, &outcomes);
+    let hung: Vec<&SendOutcome> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
+    assert_eq!(hung.len(), 4);
+    for o in hung {
+        assert_eq!(o.attempts.len(), 1, "no time left, no retry");
+        assert_eq!(o.attempts[0].outcome, AttemptOutcome::Timeout);
+        assert_eq!(o.attempts[0].latency, ms(3000), "times out at the deadline");
+        assert_eq!(o.latency, ms(3000), "never extended");
+        let f = o.result.as_ref().unwrap_err();
+        assert_eq!(f.kind, FailureKind::Timeout);
+        assert!(f.message.starts_with("wait response timeout 3000 ms"), "{}", f.message);
+    }
+
+    let p = producer(&c, |cfg| cfg.attempt_timeout = Some(ms(1000)));
+    let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
+    check_accounting(&p, &outcomes);
+    assert!(outcomes.iter().all(|o| o.is_ok()), "with a per-attempt cap the retry fits");
+    let retried: Vec<&SendOutcome> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
+    assert_eq!(retried.len(), 4);
+    for o in retried {
+        assert_eq!(o.attempts.len(), 2);
+        assert_eq!(o.attempts[0].latency, ms(1000));
+        assert_eq!(o.attempts[1].budget, ms(2000), "the time left");
+        assert_eq!(&*o.attempts[1].broker, "broker-a");
+        assert_eq!(o.latency, ms(1000));
+    }
+}
+
+/// SYSTEM_BUSY: a broker error, the broker is isolated, and the async path does not retry.
+#[tokio::test]
+async fn system_busy_is_not_retried_but_isolates_the_broker() {
+    let c = cluster(3).await;
+    c.update_fault("broker-b", |f| f.error_code = Some(ResponseCode::SYSTEM_BUSY.code())).unwrap();
+    let p = producer(&c, |_| {});
+    let outcomes = join_all((0..12).map(|_| p.send(msg()))).await;
+    check_accounting(&p, &outcomes);
+    let busy: Vec<&SendOutcome> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
+    assert_eq!(busy.len(), 4, "12 queues, 12 sends: 4 on broker-b");
+    for o in busy {
+        assert_eq!(o.attempts.len(), 1, "no retry");
+        assert_eq!(o.attempts[0].outcome, AttemptOutcome::BrokerError);
+        assert_eq!(o.attempts[0].code, Some(2));
+        assert_eq!(o.attempts[0].isolation, Some(ms(10_000)));
+        let f = o.result.as_ref().unwrap_err();
+        assert_eq!((f.kind, f.code), (FailureKind::Broker, Some(2)));
+        assert!(f.message.contains("SYSTEM_BUSY"));
+    }
+    let later = join_all((0..30).map(|_| p.send(msg()))).await;
+    assert!(later.iter().all(|o| o.is_ok() && first_broker(o) != "broker-b"), "isolated: avoided");
+}
+
+/// FLUSH_DISK_TIMEOUT: stored, returned as the status, not retried.
+#[tokio::test]
+async fn flush_disk_timeout_is_returned_as_a_status() {
+    let c = cluster(2).await;
+    c.update_fault("broker-b", |f| f.store_status = Some(ResponseCode::FLUSH_DISK_TIMEOUT.code())).unwrap();
+    let p = producer(&c, |_| {});
+    let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
+    check_accounting(&p, &outcomes);
+    for o in &outcomes {
+        let s = o.result.as_ref().unwrap();
+        assert_eq!(o.attempts.len(), 1);
+        if first_broker(o) == "broker-b" {
+            assert_eq!(s.status, SendStatus::FLUSH_DISK_TIMEOUT);
+            assert_eq!(o.status_name(), "FLUSH_DISK_TIMEOUT");
+            assert_eq!(o.attempts[0].outcome, AttemptOutcome::Status);
+        } else {
+            assert_eq!(s.status, SendStatus::SEND_OK);
+        }
+    }
+    assert_eq!(p.counters().ok, 8, "ok counts every stored status");
+}
+
+/// Every broker isolated: sends still go out.
+#[tokio::test]
+async fn with_every_broker_isolated_sends_still_go_out() {
+    let c = cluster(3).await;
+    for b in c.broker_names() {
+        c.update_fault(&b, |f| f.error_code = Some(ResponseCode::SYSTEM_ERROR.code())).unwrap();
+    }
+    let p = producer(&c, |_| {});
+    let first = join_all((0..12).map(|_| p.send(msg()))).await;
+    assert!(first.iter().all(|o| !o.is_ok()));
+    let now = Instant::now();
+    assert!(p.fault_items().iter().all(|i| !i.is_available(now)), "all three isolated");
+    c.clear_all();
+    let outcomes = join_all((0..30).map(|_| p.send(msg()))).await;
+    assert!(outcomes.iter().all(|o| o.is_ok()), "sends went out and were stored");
+    let all: Vec<SendOutcome> = first.into_iter().chain(outcomes).collect();
+    check_accounting(&p, &all);
+}
+
+/// A cold topic with 10,000 sends in flight: one route lookup, 0 failures.
+#[tokio::test]
+async fn a_cold_topic_with_10000_sends_in_flight_makes_one_lookup() {
+    let c = cluster(3).await;
+    let p = producer(&c, |cfg| cfg.timeout = Duration::from_secs(30));
+    let outcomes = join_all((0..10_000).map(|_| p.send(msg()))).await;
+    check_accounting(&p, &outcomes);
+    assert!(outcomes.iter().all(|o| o.is_ok()));
+    assert_eq!(p.name_server_lookups(), 1);
+    assert_eq!(c.namesrv_requests(), 1);
+}
+
+/// No name server: a clear final error within the timeout, never a hang; failover to the next.
+#[tokio::test]
+async fn no_name_server_is_a_clear_error_and_failover_works() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let c = cluster(2).await;
+    let p = Producer::new(ProducerConfig { namesrvs: vec![dead.clone()], ..ProducerConfig::default() });
+    let o = p.send(msg()).await;
+    let f = o.result.as_ref().unwrap_err();
+    assert_eq!(f.kind, FailureKind::NoRoute);
+    assert!(f.message.contains("no name server reachable") && f.message.contains(&dead), "{}", f.message);
+    assert!(o.attempts.is_empty());
+    check_accounting(&p, &[o]);
+
+    let p = Producer::new(ProducerConfig {
+        namesrvs: mqtui::producer::parse_namesrvs(&format!("{dead};{}", c.namesrv_addr())),
+        ..ProducerConfig::default()
+    });
+    let outcomes = join_all((0..5).map(|_| p.send(msg()))).await;
+    assert!(outcomes.iter().all(|o| o.is_ok()));
+}
+
+/// A topic the name server does not know, and no auto-create route either.
+#[tokio::test]
+async fn a_missing_topic_says_so() {
+    let c = cluster(1).await;
+    c.update_namesrv_fault(|f| {
+        f.missing_topics.insert("*".into());
+    });
+    let p = producer(&c, |_| {});
+    let o = p.send(msg()).await;
+    let f = o.result.unwrap_err();
+    assert_eq!(f.kind, FailureKind::NoRoute);
+    assert!(f.message.contains("SpecTopic") && f.message.contains("auto-create"), "{}", f.message);
+}
+
+/// Fault avoidance off (the Java default): no fault items, only the failed broker is avoided on retry.
+#[tokio::test]
+async fn without_fault_avoidance_nothing_is_isolated() {
+    let c = cluster(3).await;
+    c.update_fault("broker-b", |f| f.down = true).unwrap();
+    let p = producer(&c, |cfg| cfg.fault_avoidance = false);
+    let outcomes = join_all((0..60).map(|_| p.send(msg()))).await;
+    check_accounting(&p, &outcomes);
+    assert!(outcomes.iter().all(|o| o.is_ok()));
+    assert!(p.fault_items().is_empty());
+    let b_first = outcomes.iter().filter(|o| first_broker(o) == "broker-b").count();
+    assert!(b_first >= 15, "broker-b keeps being tried first: {b_first}");
+    for o in outcomes.iter().filter(|o| o.attempts.len() > 1) {
+        assert_eq!(o.attempts[0].isolation, None);
+        assert_ne!(&*o.attempts[1].broker, "broker-b");
+    }
+}
+
+/// A subscriber that never reads does not slow the producer; it sees Lagged.
+#[tokio::test]
+async fn a_slow_subscriber_sees_lagged_and_the_producer_does_not_wait() {
+    let c = cluster(2).await;
+    let p = producer(&c, |cfg| cfg.event_capacity = 16);
+    let mut stream = p.subscribe();
+    let outcomes = join_all((0..500).map(|_| p.send(msg()))).await;
+    check_accounting(&p, &outcomes);
+    match stream.recv().await.unwrap() {
+        Event::Lagged(n) => assert!(n > 0),
+        other => panic!("expected Lagged, got {other:?}"),
+    }
+}

@@ -10,3 +10,5 @@ pub mod protocol;
 pub mod remoting;
 pub mod producer;
 pub mod stats;
+pub mod produce;
+pub mod report;

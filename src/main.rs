@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mqtui::cli::{Cli, ClusterArgs, Command};
+use tokio::sync::watch;
 use mqtui::cluster::{ClusterConfig, DemoCluster, Scenario};
 
 /// Exit codes: 0 ok, 1 failures, 2 bad flags or config, 3 could not start.
@@ -26,6 +27,20 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Cluster(args)) => rt.block_on(run_cluster(args)),
+        Some(Command::Produce(args)) => rt.block_on(async {
+            let (cancel_tx, cancel_rx) = watch::channel(false);
+            tokio::spawn(async move {
+                wait_for_stop().await;
+                let _ = cancel_tx.send(true);
+            });
+            match mqtui::produce::run(args, cancel_rx).await {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("mqtui: {}", e.message);
+                    ExitCode::from(e.code)
+                }
+            }
+        }),
         None => {
             eprintln!("mqtui: the console is not built yet; run `mqtui cluster` for the demo cluster (see --help)");
             ExitCode::from(EXIT_CONFIG)

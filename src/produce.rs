@@ -1,0 +1,174 @@
+//! `mqtui produce`: send headless against the demo cluster or a real one, and report.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::cli::{Output, ProduceArgs, ProducerArgs};
+use crate::cluster::{ClusterConfig, DemoCluster, Scenario};
+use crate::producer::load::{self, LoadSettings, MessageTemplate, StopAfter};
+use crate::producer::{parse_namesrvs, Producer, ProducerConfig};
+use crate::report::{self, RunInfo, Summary};
+use crate::stats::RunStats;
+
+/// Exit codes (a contract): 0 nothing failed, 1 some sends failed, 2 bad flags or config,
+/// 3 could not start (no name server, no route, a port in use).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_CONFIG: u8 = 2;
+pub const EXIT_START: u8 = 3;
+
+/// An error that ends the command before it sends anything.
+#[derive(Debug)]
+pub struct StartError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl StartError {
+    pub fn config(message: impl Into<String>) -> Self {
+        StartError { code: EXIT_CONFIG, message: message.into() }
+    }
+    pub fn start(message: impl Into<String>) -> Self {
+        StartError { code: EXIT_START, message: message.into() }
+    }
+}
+
+/// Where the producer sends: the embedded demo cluster (kept alive here) or name servers.
+pub struct Target {
+    pub namesrvs: Vec<String>,
+    pub demo: Option<DemoCluster>,
+    pub description: String,
+}
+
+/// Starts the demo cluster when asked (or when no name server is given) and its scenario.
+pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Target, StartError> {
+    if let Some(ns) = &args.namesrv {
+        if let Some(s) = &args.scenario {
+            return Err(StartError::config(format!(
+                "--scenario {s} needs the demo cluster; it cannot be used with --namesrv"
+            )));
+        }
+        let namesrvs = parse_namesrvs(ns);
+        if namesrvs.is_empty() {
+            return Err(StartError::config("--namesrv is empty: give host:port[;host:port…]"));
+        }
+        return Ok(Target { description: format!("name server {}", namesrvs.join(";")), namesrvs, demo: None });
+    }
+    let scenario_name = args.scenario.as_deref().unwrap_or(default_scenario);
+    let scenario = Scenario::load(scenario_name).map_err(|e| StartError::config(e.to_string()))?;
+    let cluster = DemoCluster::start(ClusterConfig { brokers: args.brokers as usize, ..ClusterConfig::default() })
+        .await
+        .map_err(|e| StartError::start(format!("cannot start the demo cluster: {e}")))?;
+    cluster
+        .check_scenario(&scenario)
+        .map_err(|e| StartError::config(format!("scenario {}: {e}", scenario.name)))?;
+    let description = format!("demo cluster ({} brokers, scenario {})", args.brokers, scenario.name);
+    cluster.run_scenario(scenario).map_err(|e| StartError::config(e.to_string()))?;
+    Ok(Target { namesrvs: vec![cluster.namesrv_addr().to_string()], demo: Some(cluster), description })
+}
+
+pub fn producer_config(args: &ProducerArgs, namesrvs: Vec<String>) -> ProducerConfig {
+    ProducerConfig {
+        namesrvs,
+        group: args.group.clone(),
+        timeout: Duration::from_millis(args.timeout_ms),
+        attempt_timeout: args.attempt_timeout_ms.map(Duration::from_millis),
+        retries: args.retries,
+        fault_table: args.fault_table,
+        fault_avoidance: !args.no_fault_avoidance,
+        ..ProducerConfig::default()
+    }
+}
+
+pub fn template(args: &ProducerArgs) -> MessageTemplate {
+    MessageTemplate { topic: args.topic.clone(), size: args.size as usize, tag: args.tag.clone(), keys: args.keys.clone() }
+}
+
+/// Runs `mqtui produce`; returns the exit code.
+pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8, StartError> {
+    crate::protocol::message::validate_topic(&args.producer.topic).map_err(|e| StartError::config(e.to_string()))?;
+    let target = target(&args.producer, "healthy").await?;
+    let producer = Producer::new(producer_config(&args.producer, target.namesrvs.clone()));
+    let route = producer
+        .lookup(&args.producer.topic)
+        .await
+        .map_err(|e| StartError::start(format!("cannot start: {e}")))?;
+
+    let run_info = RunInfo {
+        target: target.description.clone(),
+        topic: args.producer.topic.clone(),
+        fault_table: producer.fault_table().name().to_string(),
+        fault_avoidance: producer.fault_avoidance(),
+        timeout_ms: args.producer.timeout_ms,
+        attempt_timeout_ms: args.producer.attempt_timeout_ms,
+        retries: args.producer.retries,
+    };
+    let stop = StopAfter {
+        count: args.count.or(if args.duration.is_none() { Some(1000) } else { None }),
+        duration: args.duration.map(Duration::from_secs_f64),
+    };
+    let settings = LoadSettings {
+        rate: args.producer.rate,
+        concurrency: args.producer.concurrency as usize,
+        paused: false,
+    };
+    let (_settings_tx, settings_rx) = watch::channel(settings);
+    let (tx, mut rx) = mpsc::channel(args.producer.concurrency as usize * 2 + 64);
+    let started = Instant::now();
+    let driver = tokio::spawn(load::run(producer.clone(), template(&args.producer), settings_rx, stop, cancel, tx));
+
+    let mut stats = RunStats::new(started);
+    for b in &route.brokers {
+        stats.broker(b);
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let progress = args.output == Output::Summary && std::io::stderr().is_terminal();
+    let mut last_progress = Instant::now();
+    let mut last_end = started;
+    while let Some(o) = rx.recv().await {
+        stats.record(&o);
+        last_end = last_end.max(o.started + o.latency);
+        if args.output == Output::Jsonl {
+            if let Err(e) = report::write_jsonl(&mut out, &o) {
+                // stdout closed (e.g. `| head`): stop sending, still exit cleanly.
+                tracing::warn!(error = %e, "cannot write to stdout");
+                break;
+            }
+        }
+        if progress && last_progress.elapsed() >= Duration::from_millis(500) {
+            last_progress = Instant::now();
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            eprint!(
+                "\r\x1b[2Ksent {}  ok {}  failed {}  retries {}  {:.0} msg/s",
+                stats.sent,
+                stats.ok,
+                stats.failed,
+                stats.retries,
+                stats.sent as f64 / secs
+            );
+        }
+    }
+    let _ = driver.await;
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    let elapsed = last_end.saturating_duration_since(started);
+    let summary = Summary::new(&stats, elapsed, last_end, producer.name_server_lookups(), run_info);
+    let written = match args.output {
+        Output::Jsonl | Output::Json => serde_json::to_writer(&mut out, &summary)
+            .map_err(std::io::Error::from)
+            .and_then(|_| out.write_all(b"\n")),
+        Output::Summary => summary.write_table(&mut out),
+    };
+    if let Err(e) = written.and_then(|_| out.flush()) {
+        tracing::warn!(error = %e, "cannot write the summary");
+    }
+    if let Some(c) = &target.demo {
+        c.shutdown();
+    }
+    Ok(if summary.failed > 0 { EXIT_FAILED } else { EXIT_OK })
+}

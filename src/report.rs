@@ -1,0 +1,308 @@
+//! Headless output of `mqtui produce`: JSON lines (schema version 1), the summary object, and a
+//! readable table. The field names and types here are a contract other tools read.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::producer::{AttemptRecord, SendOutcome};
+use crate::stats::{max_ms, quantile_ms, RunStats};
+
+/// The schema version of every object below.
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// `{"type":"attempt", …}`: one attempt of one send.
+#[derive(Debug, Serialize)]
+pub struct AttemptLine<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub send: u64,
+    pub attempt: u32,
+    pub broker: &'a str,
+    pub queue: i32,
+    pub latency_ms: f64,
+    /// ok | status | broker_error | send_failed | timeout | unknown
+    pub outcome: &'static str,
+    /// The response code, or null when no response came.
+    pub code: Option<i32>,
+    /// The not-available window this attempt applied to its broker (0: none; null: fault
+    /// avoidance off).
+    pub isolated_ms: Option<u64>,
+    // Additions beyond the list:
+    pub error: Option<&'a str>,
+    pub timeout_ms: u64,
+    pub budget_ms: u64,
+    pub addr: Option<&'a str>,
+    pub opaque: i32,
+}
+
+impl<'a> AttemptLine<'a> {
+    pub fn new(send: u64, a: &'a AttemptRecord) -> Self {
+        AttemptLine {
+            kind: "attempt",
+            send,
+            attempt: a.attempt,
+            broker: &a.broker,
+            queue: a.queue,
+            latency_ms: ms(a.latency),
+            outcome: a.outcome.name(),
+            code: a.code,
+            isolated_ms: a.isolation.map(|d| d.as_millis() as u64),
+            error: a.error.as_deref(),
+            timeout_ms: a.timeout.as_millis() as u64,
+            budget_ms: a.budget.as_millis() as u64,
+            addr: a.addr.as_deref(),
+            opaque: a.opaque,
+        }
+    }
+}
+
+/// `{"type":"fault", …}`: a broker's not-available window was set or moved.
+#[derive(Debug, Serialize)]
+pub struct FaultLine<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub broker: &'a str,
+    pub latency_ms: f64,
+    pub isolated_ms: u64,
+    pub send: u64,
+    pub attempt: u32,
+}
+
+/// `{"type":"result", …}`: one completed send.
+#[derive(Debug, Serialize)]
+pub struct ResultLine<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub send: u64,
+    /// SEND_OK | FLUSH_DISK_TIMEOUT | FLUSH_SLAVE_TIMEOUT | SLAVE_NOT_AVAILABLE | FAILED
+    pub status: &'static str,
+    pub attempts: usize,
+    /// The broker of each attempt, in order.
+    pub brokers: Vec<&'a str>,
+    pub latency_ms: f64,
+    pub msg_id: &'a str,
+    pub offset_msg_id: Option<&'a str>,
+    pub queue_offset: Option<i64>,
+    pub error: Option<&'a str>,
+    // Additions:
+    pub queue: Option<i32>,
+    pub broker: Option<&'a str>,
+    pub topic: &'a str,
+}
+
+impl<'a> ResultLine<'a> {
+    pub fn new(o: &'a SendOutcome) -> Self {
+        let stored = o.result.as_ref().ok();
+        ResultLine {
+            kind: "result",
+            send: o.send,
+            status: o.status_name(),
+            attempts: o.attempts.len(),
+            brokers: o.attempts.iter().map(|a| &*a.broker).collect(),
+            latency_ms: ms(o.latency),
+            msg_id: &o.msg_id,
+            offset_msg_id: stored.map(|s| s.offset_msg_id.as_str()),
+            queue_offset: stored.map(|s| s.queue_offset),
+            error: o.result.as_ref().err().map(|f| f.message.as_str()),
+            queue: stored.map(|s| s.queue_id),
+            broker: stored.map(|s| &*s.broker),
+            topic: &o.topic,
+        }
+    }
+}
+
+/// Writes the lines of one completed send: each attempt, the fault window it opened if any,
+/// then the result.
+pub fn write_jsonl(w: &mut impl Write, o: &SendOutcome) -> std::io::Result<()> {
+    for a in &o.attempts {
+        serde_json::to_writer(&mut *w, &AttemptLine::new(o.send, a))?;
+        w.write_all(b"\n")?;
+        if let (Some(window), true) = (a.isolation, a.fault_moved) {
+            if !window.is_zero() {
+                let f = FaultLine {
+                    kind: "fault",
+                    broker: &a.broker,
+                    latency_ms: ms(a.latency),
+                    isolated_ms: window.as_millis() as u64,
+                    send: o.send,
+                    attempt: a.attempt,
+                };
+                serde_json::to_writer(&mut *w, &f)?;
+                w.write_all(b"\n")?;
+            }
+        }
+    }
+    serde_json::to_writer(&mut *w, &ResultLine::new(o))?;
+    w.write_all(b"\n")
+}
+
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct Latency {
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct BrokerLatency {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct BrokerSummary {
+    pub name: String,
+    pub attempts: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub isolations: u64,
+    pub isolated_ms: u64,
+    pub latency_ms: BrokerLatency,
+    // Additions:
+    pub retried_away: u64,
+    pub retried_onto: u64,
+}
+
+/// The run's settings, echoed in the summary (an addition to the schema).
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct RunInfo {
+    pub target: String,
+    pub topic: String,
+    pub fault_table: String,
+    pub fault_avoidance: bool,
+    pub timeout_ms: u64,
+    pub attempt_timeout_ms: Option<u64>,
+    pub retries: u32,
+}
+
+/// `{"type":"summary","v":1, …}`: the last line of `jsonl`, the whole of `json`.
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct Summary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub v: u32,
+    pub sent: u64,
+    /// Every stored status.
+    pub ok: u64,
+    /// FAILED results.
+    pub failed: u64,
+    pub attempts: u64,
+    pub retries: u64,
+    pub elapsed_s: f64,
+    pub tps: f64,
+    pub latency_ms: Latency,
+    pub name_server_lookups: u64,
+    pub brokers: Vec<BrokerSummary>,
+    // Additions:
+    pub statuses: std::collections::BTreeMap<&'static str, u64>,
+    pub run: RunInfo,
+}
+
+impl Summary {
+    pub fn new(s: &RunStats, elapsed: Duration, end: Instant, lookups: u64, run: RunInfo) -> Self {
+        let secs = elapsed.as_secs_f64();
+        Summary {
+            kind: "summary",
+            v: SCHEMA_VERSION,
+            sent: s.sent,
+            ok: s.ok,
+            failed: s.failed,
+            attempts: s.attempts,
+            retries: s.retries,
+            elapsed_s: round3(secs),
+            tps: if secs > 0.0 { round3(s.sent as f64 / secs) } else { 0.0 },
+            latency_ms: Latency {
+                p50: quantile_ms(&s.latency, 0.5),
+                p99: quantile_ms(&s.latency, 0.99),
+                p999: quantile_ms(&s.latency, 0.999),
+                max: max_ms(&s.latency),
+            },
+            name_server_lookups: lookups,
+            brokers: s
+                .brokers
+                .values()
+                .map(|b| BrokerSummary {
+                    name: b.name.to_string(),
+                    attempts: b.attempts,
+                    ok: b.ok,
+                    failed: b.failed,
+                    isolations: b.isolations,
+                    isolated_ms: b.isolated_until(end).as_millis() as u64,
+                    latency_ms: BrokerLatency {
+                        p50: quantile_ms(&b.latency, 0.5),
+                        p99: quantile_ms(&b.latency, 0.99),
+                        max: max_ms(&b.latency),
+                    },
+                    retried_away: b.retried_away,
+                    retried_onto: b.retried_onto,
+                })
+                .collect(),
+            statuses: s.statuses.clone(),
+            run,
+        }
+    }
+
+    /// A readable table.
+    pub fn write_table(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let r = &self.run;
+        writeln!(
+            w,
+            "mqtui produce · {} · topic {} · fault table {} · avoidance {} · timeout {} ms · attempt timeout {} · retries {}",
+            r.target,
+            r.topic,
+            r.fault_table,
+            if r.fault_avoidance { "ON" } else { "OFF" },
+            r.timeout_ms,
+            r.attempt_timeout_ms.map_or("off (faithful)".to_string(), |t| format!("{t} ms")),
+            r.retries
+        )?;
+        writeln!(
+            w,
+            "sent {}  ok {}  failed {}  attempts {}  retries {}  elapsed {:.1} s  {:.0} msg/s",
+            self.sent, self.ok, self.failed, self.attempts, self.retries, self.elapsed_s, self.tps
+        )?;
+        let l = &self.latency_ms;
+        writeln!(w, "latency ms  p50 {}  p99 {}  p99.9 {}  max {}", l.p50, l.p99, l.p999, l.max)?;
+        let statuses: Vec<String> = self.statuses.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        writeln!(w, "statuses    {}", statuses.join("  "))?;
+        writeln!(w, "name server lookups {}", self.name_server_lookups)?;
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{:<12} {:>9} {:>9} {:>7} {:>8} {:>8} {:>10} {:>10} {:>9} {:>9} {:>9}",
+            "broker", "attempts", "ok", "failed", "retried", "retried", "isolations", "isolated", "p50 ms", "p99 ms", "max ms"
+        )?;
+        writeln!(w, "{:<12} {:>9} {:>9} {:>7} {:>8} {:>8}", "", "", "", "", "away", "onto")?;
+        for b in &self.brokers {
+            writeln!(
+                w,
+                "{:<12} {:>9} {:>9} {:>7} {:>8} {:>8} {:>10} {:>9.1}s {:>9} {:>9} {:>9}",
+                b.name,
+                b.attempts,
+                b.ok,
+                b.failed,
+                b.retried_away,
+                b.retried_onto,
+                b.isolations,
+                b.isolated_ms as f64 / 1000.0,
+                b.latency_ms.p50,
+                b.latency_ms.p99,
+                b.latency_ms.max
+            )?;
+        }
+        Ok(())
+    }
+}

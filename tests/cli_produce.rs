@@ -1,0 +1,153 @@
+//! `mqtui produce` as a user runs it: the real binary, its output contract and exit codes.
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Command, Output};
+
+fn mqtui(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(args)
+        .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
+        .env_remove("MQTUI_NAMESRV")
+        .output()
+        .expect("run mqtui")
+}
+
+fn lines(o: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+/// The command, at a bounded rate: broker-b is down from 3 s to 15 s.
+#[test]
+fn broker_down_scenario_shows_failures_isolation_and_retries_with_no_failed_result() {
+    let o = mqtui(&[
+        "produce", "--demo", "--scenario", "broker-down", "--duration", "20", "--rate", "1000", "--output", "jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = lines(&o);
+    let summary = v.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["v"], 1);
+    assert_eq!(summary["failed"], 0, "0 FAILED results");
+    let sent = summary["sent"].as_u64().unwrap();
+    assert!(sent > 15_000, "{sent}");
+    assert_eq!(summary["ok"], sent);
+
+    let mut results = HashSet::new();
+    let mut b_failures = 0;
+    let mut b_faults = 0;
+    let mut retried_ok = 0;
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    for text in stdout.lines() {
+        assert!(text.starts_with("{\"type\":"), "`type` is the first field: {text}");
+    }
+    for l in &v[..v.len() - 1] {
+        match l["type"].as_str().unwrap() {
+            "attempt" => {
+                if l["broker"] == "broker-b" && l["outcome"] != "ok" {
+                    assert!(matches!(l["outcome"].as_str(), Some("send_failed" | "unknown")), "{l}");
+                    assert_eq!(l["code"], serde_json::Value::Null);
+                    assert_eq!(l["isolated_ms"], 10_000);
+                    b_failures += 1;
+                }
+            }
+            "fault" => {
+                assert_eq!(l["broker"], "broker-b");
+                assert_eq!(l["isolated_ms"], 10_000);
+                b_faults += 1;
+            }
+            "result" => {
+                assert!(results.insert(l["send"].as_u64().unwrap()), "one result per send");
+                assert_ne!(l["status"], "FAILED");
+                if l["attempts"].as_u64().unwrap() > 1 {
+                    let trail: Vec<&str> = l["brokers"].as_array().unwrap().iter().map(|b| b.as_str().unwrap()).collect();
+                    assert_eq!(trail[0], "broker-b");
+                    assert_ne!(trail[1], "broker-b");
+                    retried_ok += 1;
+                }
+                assert_eq!(l["msg_id"].as_str().unwrap().len(), 32);
+            }
+            other => panic!("unknown line type {other}"),
+        }
+    }
+    assert_eq!(results.len() as u64, sent);
+    assert!(b_failures > 0 && b_faults > 0 && retried_ok > 0, "{b_failures} {b_faults} {retried_ok}");
+    let brokers: HashMap<&str, &serde_json::Value> =
+        summary["brokers"].as_array().unwrap().iter().map(|b| (b["name"].as_str().unwrap(), b)).collect();
+    assert!(brokers["broker-b"]["isolations"].as_u64().unwrap() >= 1);
+    assert!(brokers["broker-b"]["isolated_ms"].as_u64().unwrap() >= 10_000);
+    assert_eq!(summary["retries"].as_u64().unwrap(), retried_ok);
+}
+
+#[test]
+fn json_output_is_the_summary_object_alone() {
+    let o = mqtui(&["produce", "--count", "500", "--output", "json", "--brokers", "2"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = lines(&o);
+    assert_eq!(v.len(), 1);
+    let s = &v[0];
+    for key in ["type", "v", "sent", "ok", "failed", "attempts", "retries", "elapsed_s", "tps", "latency_ms", "name_server_lookups", "brokers"] {
+        assert!(s.get(key).is_some(), "missing {key}");
+    }
+    for key in ["p50", "p99", "p999", "max"] {
+        assert!(s["latency_ms"][key].is_number());
+    }
+    assert_eq!(s["sent"], 500);
+    assert_eq!(s["name_server_lookups"], 1);
+    let b = &s["brokers"][0];
+    for key in ["name", "attempts", "ok", "failed", "isolations", "isolated_ms", "latency_ms"] {
+        assert!(b.get(key).is_some(), "broker missing {key}");
+    }
+}
+
+#[test]
+fn summary_output_is_a_table() {
+    let o = mqtui(&["produce", "--count", "300", "--attempt-timeout-ms", "500", "--fault-table", "4x", "--no-fault-avoidance"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("sent 300  ok 300  failed 0"), "{text}");
+    assert!(text.contains("fault table 4.x") && text.contains("avoidance OFF") && text.contains("attempt timeout 500 ms"));
+    assert!(text.contains("broker-c"));
+}
+
+#[test]
+fn failed_sends_exit_1() {
+    let dir = std::env::temp_dir().join(format!("mqtui-busy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("all-busy.toml");
+    std::fs::write(&file, "[[step]]\nat = 0\nbroker = \"broker-a\"\nerror = \"SYSTEM_BUSY\"\n").unwrap();
+    let o = mqtui(&["produce", "--brokers", "1", "--count", "20", "--scenario", file.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let s = &lines(&o)[0];
+    assert_eq!(s["failed"], 20);
+    assert_eq!(s["retries"], 0, "broker errors are not retried");
+}
+
+#[test]
+fn bad_flags_and_config_exit_2() {
+    for args in [
+        vec!["produce", "--concurrency", "0"],
+        vec!["produce", "--fault-table", "6x"],
+        vec!["produce", "--output", "xml"],
+        vec!["produce", "--count", "5", "--duration", "3"],
+        vec!["produce", "--demo", "--namesrv", "127.0.0.1:9876"],
+        vec!["produce", "--scenario", "no-such-scenario"],
+        vec!["produce", "--topic", "bad topic!"],
+        vec!["produce", "--namesrv", "127.0.0.1:9876", "--scenario", "hang"],
+    ] {
+        let o = mqtui(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(!o.stderr.is_empty(), "{args:?} says why");
+    }
+}
+
+#[test]
+fn no_name_server_exits_3_with_a_clear_message() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let o = mqtui(&["produce", "--namesrv", &format!("127.0.0.1:{port}"), "--count", "5"]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no name server reachable") && err.contains(&port.to_string()), "{err}");
+}

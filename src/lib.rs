@@ -6,9 +6,9 @@
 pub mod cli;
 pub mod cluster;
 pub mod logging;
+pub mod produce;
+pub mod producer;
 pub mod protocol;
 pub mod remoting;
-pub mod producer;
-pub mod stats;
-pub mod produce;
 pub mod report;
+pub mod stats;

@@ -1,9 +1,12 @@
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;
 use mqtui::cli::{Cli, ClusterArgs, Command};
-use tokio::sync::watch;
 use mqtui::cluster::{ClusterConfig, DemoCluster, Scenario};
+use tokio::sync::watch;
 
 /// Exit codes: 0 ok, 1 failures, 2 bad flags or config, 3 could not start.
 const EXIT_CONFIG: u8 = 2;
@@ -18,7 +21,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let rt = match tokio::runtime::Runtime::new() {
+    // `produce` runs on one thread unless told otherwise: its hot path is cheap, cross-thread
+    // wake-ups are not (see README, benchmarks), and the other core is left to the cluster.
+    let single = matches!(cli.command, Some(Command::Produce(_)));
+    let rt = match runtime(single) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mqtui: cannot start the async runtime: {e}");
@@ -45,6 +51,17 @@ fn main() -> ExitCode {
             eprintln!("mqtui: the console is not built yet; run `mqtui cluster` for the demo cluster (see --help)");
             ExitCode::from(EXIT_CONFIG)
         }
+    }
+}
+
+/// The async runtime: `MQTUI_WORKER_THREADS` workers (1 = the current thread only, no
+/// cross-thread wake-ups); by default one thread when `single`, else one per core.
+fn runtime(single: bool) -> std::io::Result<tokio::runtime::Runtime> {
+    let threads = std::env::var("MQTUI_WORKER_THREADS").ok().and_then(|t| t.parse::<usize>().ok());
+    match threads.or(single.then_some(1)) {
+        Some(1) => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        Some(n) if n > 1 => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
+        _ => tokio::runtime::Runtime::new(),
     }
 }
 

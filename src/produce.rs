@@ -62,9 +62,7 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
     let cluster = DemoCluster::start(ClusterConfig { brokers: args.brokers as usize, ..ClusterConfig::default() })
         .await
         .map_err(|e| StartError::start(format!("cannot start the demo cluster: {e}")))?;
-    cluster
-        .check_scenario(&scenario)
-        .map_err(|e| StartError::config(format!("scenario {}: {e}", scenario.name)))?;
+    cluster.check_scenario(&scenario).map_err(|e| StartError::config(format!("scenario {}: {e}", scenario.name)))?;
     let description = format!("demo cluster ({} brokers, scenario {})", args.brokers, scenario.name);
     cluster.run_scenario(scenario).map_err(|e| StartError::config(e.to_string()))?;
     Ok(Target { namesrvs: vec![cluster.namesrv_addr().to_string()], demo: Some(cluster), description })
@@ -84,7 +82,12 @@ pub fn producer_config(args: &ProducerArgs, namesrvs: Vec<String>) -> ProducerCo
 }
 
 pub fn template(args: &ProducerArgs) -> MessageTemplate {
-    MessageTemplate { topic: args.topic.clone(), size: args.size as usize, tag: args.tag.clone(), keys: args.keys.clone() }
+    MessageTemplate {
+        topic: args.topic.clone(),
+        size: args.size as usize,
+        tag: args.tag.clone(),
+        keys: args.keys.clone(),
+    }
 }
 
 /// Runs `mqtui produce`; returns the exit code.
@@ -92,10 +95,8 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     crate::protocol::message::validate_topic(&args.producer.topic).map_err(|e| StartError::config(e.to_string()))?;
     let target = target(&args.producer, "healthy").await?;
     let producer = Producer::new(producer_config(&args.producer, target.namesrvs.clone()));
-    let route = producer
-        .lookup(&args.producer.topic)
-        .await
-        .map_err(|e| StartError::start(format!("cannot start: {e}")))?;
+    let route =
+        producer.lookup(&args.producer.topic).await.map_err(|e| StartError::start(format!("cannot start: {e}")))?;
 
     let run_info = RunInfo {
         target: target.description.clone(),
@@ -110,11 +111,8 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         count: args.count.or(if args.duration.is_none() { Some(1000) } else { None }),
         duration: args.duration.map(Duration::from_secs_f64),
     };
-    let settings = LoadSettings {
-        rate: args.producer.rate,
-        concurrency: args.producer.concurrency as usize,
-        paused: false,
-    };
+    let settings =
+        LoadSettings { rate: args.producer.rate, concurrency: args.producer.concurrency as usize, paused: false };
     let (_settings_tx, settings_rx) = watch::channel(settings);
     let (tx, mut rx) = mpsc::channel(args.producer.concurrency as usize * 2 + 64);
     let started = Instant::now();
@@ -159,9 +157,9 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     let elapsed = last_end.saturating_duration_since(started);
     let summary = Summary::new(&stats, elapsed, last_end, producer.name_server_lookups(), run_info);
     let written = match args.output {
-        Output::Jsonl | Output::Json => serde_json::to_writer(&mut out, &summary)
-            .map_err(std::io::Error::from)
-            .and_then(|_| out.write_all(b"\n")),
+        Output::Jsonl | Output::Json => {
+            serde_json::to_writer(&mut out, &summary).map_err(std::io::Error::from).and_then(|_| out.write_all(b"\n"))
+        }
         Output::Summary => summary.write_table(&mut out),
     };
     if let Err(e) = written.and_then(|_| out.flush()) {

@@ -283,7 +283,17 @@ impl Summary {
         writeln!(
             w,
             "{:<12} {:>9} {:>9} {:>7} {:>8} {:>8} {:>10} {:>10} {:>9} {:>9} {:>9}",
-            "broker", "attempts", "ok", "failed", "retried", "retried", "isolations", "isolated", "p50 ms", "p99 ms", "max ms"
+            "broker",
+            "attempts",
+            "ok",
+            "failed",
+            "retried",
+            "retried",
+            "isolations",
+            "isolated",
+            "p50 ms",
+            "p99 ms",
+            "max ms"
         )?;
         writeln!(w, "{:<12} {:>9} {:>9} {:>7} {:>8} {:>8}", "", "", "", "", "away", "onto")?;
         for b in &self.brokers {

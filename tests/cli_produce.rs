@@ -23,7 +23,16 @@ fn lines(o: &Output) -> Vec<serde_json::Value> {
 #[test]
 fn broker_down_scenario_shows_failures_isolation_and_retries_with_no_failed_result() {
     let o = mqtui(&[
-        "produce", "--demo", "--scenario", "broker-down", "--duration", "20", "--rate", "1000", "--output", "jsonl",
+        "produce",
+        "--demo",
+        "--scenario",
+        "broker-down",
+        "--duration",
+        "20",
+        "--rate",
+        "1000",
+        "--output",
+        "jsonl",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let v = lines(&o);
@@ -62,7 +71,8 @@ fn broker_down_scenario_shows_failures_isolation_and_retries_with_no_failed_resu
                 assert!(results.insert(l["send"].as_u64().unwrap()), "one result per send");
                 assert_ne!(l["status"], "FAILED");
                 if l["attempts"].as_u64().unwrap() > 1 {
-                    let trail: Vec<&str> = l["brokers"].as_array().unwrap().iter().map(|b| b.as_str().unwrap()).collect();
+                    let trail: Vec<&str> =
+                        l["brokers"].as_array().unwrap().iter().map(|b| b.as_str().unwrap()).collect();
                     assert_eq!(trail[0], "broker-b");
                     assert_ne!(trail[1], "broker-b");
                     retried_ok += 1;
@@ -88,7 +98,20 @@ fn json_output_is_the_summary_object_alone() {
     let v = lines(&o);
     assert_eq!(v.len(), 1);
     let s = &v[0];
-    for key in ["type", "v", "sent", "ok", "failed", "attempts", "retries", "elapsed_s", "tps", "latency_ms", "name_server_lookups", "brokers"] {
+    for key in [
+        "type",
+        "v",
+        "sent",
+        "ok",
+        "failed",
+        "attempts",
+        "retries",
+        "elapsed_s",
+        "tps",
+        "latency_ms",
+        "name_server_lookups",
+        "brokers",
+    ] {
         assert!(s.get(key).is_some(), "missing {key}");
     }
     for key in ["p50", "p99", "p999", "max"] {
@@ -104,11 +127,22 @@ fn json_output_is_the_summary_object_alone() {
 
 #[test]
 fn summary_output_is_a_table() {
-    let o = mqtui(&["produce", "--count", "300", "--attempt-timeout-ms", "500", "--fault-table", "4x", "--no-fault-avoidance"]);
+    let o = mqtui(&[
+        "produce",
+        "--count",
+        "300",
+        "--attempt-timeout-ms",
+        "500",
+        "--fault-table",
+        "4x",
+        "--no-fault-avoidance",
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("sent 300  ok 300  failed 0"), "{text}");
-    assert!(text.contains("fault table 4.x") && text.contains("avoidance OFF") && text.contains("attempt timeout 500 ms"));
+    assert!(
+        text.contains("fault table 4.x") && text.contains("avoidance OFF") && text.contains("attempt timeout 500 ms")
+    );
     assert!(text.contains("broker-c"));
 }
 
@@ -118,7 +152,17 @@ fn failed_sends_exit_1() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("all-busy.toml");
     std::fs::write(&file, "[[step]]\nat = 0\nbroker = \"broker-a\"\nerror = \"SYSTEM_BUSY\"\n").unwrap();
-    let o = mqtui(&["produce", "--brokers", "1", "--count", "20", "--scenario", file.to_str().unwrap(), "--output", "json"]);
+    let o = mqtui(&[
+        "produce",
+        "--brokers",
+        "1",
+        "--count",
+        "20",
+        "--scenario",
+        file.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let s = &lines(&o)[0];
     assert_eq!(s["failed"], 20);

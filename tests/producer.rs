@@ -158,7 +158,11 @@ async fn a_down_broker_fails_to_send_and_is_retried_on_another_broker() {
         assert_eq!(a1.isolation, Some(ms(10_000)), "isolation: 10 s in 5.x");
         assert_ne!(&*a2.broker, "broker-b");
         assert_eq!(a2.outcome, AttemptOutcome::Ok);
-        assert_eq!(a2.budget, p.config().timeout.saturating_sub(a2.started - o.started), "the time left, not a fresh timeout");
+        assert_eq!(
+            a2.budget,
+            p.config().timeout.saturating_sub(a2.started - o.started),
+            "the time left, not a fresh timeout"
+        );
         assert_eq!(a2.queue, a1.queue, "a retry keeps the first request's header");
         assert_ne!(a2.opaque, a1.opaque, "a retry gets a new opaque");
     }

@@ -155,10 +155,17 @@ pub struct FaultChange {
 /// Everything a view can see.
 #[derive(Debug, Clone)]
 pub enum Event {
-    Attempt { send: u64, record: Arc<AttemptRecord> },
+    Attempt {
+        send: u64,
+        record: Arc<AttemptRecord>,
+    },
     Completed(Arc<SendOutcome>),
     Fault(Arc<FaultChange>),
-    Route { topic: Arc<str>, brokers: Vec<Arc<str>>, queues: usize },
+    Route {
+        topic: Arc<str>,
+        brokers: Vec<Arc<str>>,
+        queues: usize,
+    },
     /// Something an operator should know (a name server unreachable, a route kept from cache).
     Warning(String),
     /// This subscriber fell behind and missed this many events; the producer did not wait.

@@ -47,10 +47,7 @@ impl FaultTable {
     pub fn not_available_duration(self, latency: Duration) -> Duration {
         let (max, dur) = self.tables();
         let ms = latency.as_millis() as u64;
-        (0..max.len())
-            .rev()
-            .find(|&i| ms >= max[i])
-            .map_or(Duration::ZERO, |i| Duration::from_millis(dur[i]))
+        (0..max.len()).rev().find(|&i| ms >= max[i]).map_or(Duration::ZERO, |i| Duration::from_millis(dur[i]))
     }
 
     pub fn name(self) -> &'static str {
@@ -143,11 +140,7 @@ impl LatencyFaultTolerance {
                 }
             }
         }
-        FaultUpdate {
-            window,
-            moved: item.available_at != before,
-            item: item.clone(),
-        }
+        FaultUpdate { window, moved: item.available_at != before, item: item.clone() }
     }
 
     /// `isAvailable`: no item, or its window has passed.
@@ -206,7 +199,20 @@ mod tests {
     #[test]
     fn tables_map_latency_to_windows_like_java() {
         let v5 = FaultTable::V5;
-        for (lat, win) in [(0, 0), (49, 0), (99, 0), (549, 0), (550, 2000), (1799, 2000), (1800, 5000), (3000, 6000), (4999, 6000), (5000, 10000), (15000, 30000), (99999, 30000)] {
+        for (lat, win) in [
+            (0, 0),
+            (49, 0),
+            (99, 0),
+            (549, 0),
+            (550, 2000),
+            (1799, 2000),
+            (1800, 5000),
+            (3000, 6000),
+            (4999, 6000),
+            (5000, 10000),
+            (15000, 30000),
+            (99999, 30000),
+        ] {
             assert_eq!(v5.not_available_duration(ms(lat)), ms(win), "5.x {lat}");
         }
         let v4 = FaultTable::V4;

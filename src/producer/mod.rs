@@ -36,7 +36,9 @@ use crate::protocol::properties;
 use crate::protocol::send::{process_send_response, single_request, SendStatus, SendTarget};
 use crate::remoting::codes::response_code_label;
 use crate::remoting::{next_opaque, ConnectionPool, InvokeError};
-pub use events::{AttemptOutcome, AttemptRecord, Event, EventStream, Failure, FailureKind, FaultChange, SendOutcome, Stored};
+pub use events::{
+    AttemptOutcome, AttemptRecord, Event, EventStream, Failure, FailureKind, FaultChange, SendOutcome, Stored,
+};
 pub use fault::{FaultItem, FaultTable, LatencyFaultTolerance};
 pub use route::{RouteCache, RouteError, TopicPublishInfo};
 
@@ -85,11 +87,7 @@ impl Default for ProducerConfig {
 
 /// Splits `a:9876;b:9876` (also commas) into addresses.
 pub fn parse_namesrvs(s: &str) -> Vec<String> {
-    s.split([';', ','])
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(str::to_string)
-        .collect()
+    s.split([';', ',']).map(str::trim).filter(|a| !a.is_empty()).map(str::to_string).collect()
 }
 
 /// Running totals, cheap to read at any time.
@@ -252,7 +250,9 @@ impl Producer {
                 route::Refreshed::Unchanged => {}
                 route::Refreshed::Failed(e) => {
                     tracing::warn!(%topic, error = %e, "route refresh failed; keeping the cached route");
-                    self.emit(Event::Warning(format!("route refresh for {topic} failed, sending with the cached route: {e}")));
+                    self.emit(Event::Warning(format!(
+                        "route refresh for {topic} failed, sending with the cached route: {e}"
+                    )));
                 }
             }
         }
@@ -279,16 +279,8 @@ impl Producer {
         let topic: Arc<str> = msg.topic.as_str().into();
         let mut attempts = Vec::new();
         let result = self.send_inner(send, &msg, started, &mut attempts).await;
-        let outcome = SendOutcome {
-            send,
-            topic,
-            msg_id,
-            started,
-            started_wall,
-            latency: started.elapsed(),
-            attempts,
-            result,
-        };
+        let outcome =
+            SendOutcome { send, topic, msg_id, started, started_wall, latency: started.elapsed(), attempts, result };
         let c = &inner.counters;
         if outcome.is_ok() {
             c.ok.fetch_add(1, Ordering::Relaxed);
@@ -315,7 +307,8 @@ impl Producer {
             return (None, false);
         }
         let now = Instant::now();
-        let u = self.inner.faults.lock().unwrap().update(self.fault_table(), broker, latency, isolation, reachable, now);
+        let u =
+            self.inner.faults.lock().unwrap().update(self.fault_table(), broker, latency, isolation, reachable, now);
         if u.moved {
             self.emit(Event::Fault(Arc::new(FaultChange {
                 broker: broker.clone(),
@@ -354,7 +347,8 @@ impl Producer {
                 })
             }
         };
-        let first = tp.select(&self.inner.faults, self.fault_avoidance(), self.fault_table(), None, false, Instant::now());
+        let first =
+            tp.select(&self.inner.faults, self.fault_avoidance(), self.fault_table(), None, false, Instant::now());
         let request = single_request(
             msg,
             &SendTarget {
@@ -364,7 +358,8 @@ impl Producer {
                 smart: cfg.smart,
             },
         );
-        let mut broker: Arc<str> = tp.broker(&first.broker_name).cloned().unwrap_or_else(|| first.broker_name.as_str().into());
+        let mut broker: Arc<str> =
+            tp.broker(&first.broker_name).cloned().unwrap_or_else(|| first.broker_name.as_str().into());
         let mut attempt: u32 = 1;
         loop {
             let now = Instant::now();
@@ -425,7 +420,8 @@ impl Producer {
                     record.code = Some(resp.code);
                     match process_send_response(&resp) {
                         Ok(reply) => {
-                            (record.isolation, record.fault_moved) = self.update_fault(&broker, latency, false, true, cause);
+                            (record.isolation, record.fault_moved) =
+                                self.update_fault(&broker, latency, false, true, cause);
                             record.outcome = if reply.status == SendStatus::SEND_OK {
                                 AttemptOutcome::Ok
                             } else {
@@ -441,7 +437,8 @@ impl Producer {
                             });
                         }
                         Err(be) => {
-                            (record.isolation, record.fault_moved) = self.update_fault(&broker, latency, true, true, cause);
+                            (record.isolation, record.fault_moved) =
+                                self.update_fault(&broker, latency, true, true, cause);
                             record.outcome = AttemptOutcome::BrokerError;
                             let message = format!(
                                 "broker error {} from {broker}: {} (async sends do not retry broker errors)",
@@ -455,7 +452,8 @@ impl Producer {
                     }
                 }
                 Err((e, reachable)) => {
-                    (record.isolation, record.fault_moved) = self.update_fault(&broker, latency, true, reachable, cause);
+                    (record.isolation, record.fault_moved) =
+                        self.update_fault(&broker, latency, true, reachable, cause);
                     let (outcome, kind) = match &e {
                         InvokeError::SendRequestFailed(_) => (AttemptOutcome::SendFailed, FailureKind::SendFailed),
                         InvokeError::Timeout(_) => (AttemptOutcome::Timeout, FailureKind::Timeout),
@@ -486,7 +484,14 @@ impl Producer {
                 }
                 return Err(f);
             }
-            let next = tp.select(&self.inner.faults, self.fault_avoidance(), self.fault_table(), Some(&broker), false, Instant::now());
+            let next = tp.select(
+                &self.inner.faults,
+                self.fault_avoidance(),
+                self.fault_table(),
+                Some(&broker),
+                false,
+                Instant::now(),
+            );
             broker = tp.broker(&next.broker_name).cloned().unwrap_or_else(|| next.broker_name.as_str().into());
             attempt += 1;
         }

@@ -189,7 +189,13 @@ mod tests {
     use crate::producer::{AttemptRecord, Failure, FailureKind, Stored};
     use crate::protocol::send::SendStatus;
 
-    fn attempt(broker: &str, outcome: AttemptOutcome, started: Instant, latency_ms: u64, window_ms: u64) -> AttemptRecord {
+    fn attempt(
+        broker: &str,
+        outcome: AttemptOutcome,
+        started: Instant,
+        latency_ms: u64,
+        window_ms: u64,
+    ) -> AttemptRecord {
         AttemptRecord {
             attempt: 1,
             broker: broker.into(),

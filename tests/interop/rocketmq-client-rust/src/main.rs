@@ -2,7 +2,10 @@
 //! per mode: {"mode":…,"sent":…,"ok":…,"failed":…,"missing_fields":…,"brokers":[…],"first_error":…}.
 //! Exit status 0 only when every send succeeded with msgId, queue and queue offset.
 //!
-//! usage: interop-rocketmq-client-rust NAMESRV COUNT [TOPIC]
+//! usage: interop-rocketmq-client-rust NAMESRV COUNT [TOPIC] [--bench CONCURRENCY [SIZE]]
+//!
+//! `--bench`: async sends only, at most CONCURRENCY outstanding, SIZE-byte bodies (default 128);
+//! prints {"mode":"bench","sent","ok","failed","elapsed_ms","tps","p99_ms"} (scripts/bench-produce).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,7 +92,12 @@ async fn main() {
     }
     let namesrv = args[1].clone();
     let count: usize = args[2].parse().expect("COUNT is a number");
-    let topic = args.get(3).cloned().unwrap_or_else(|| "InteropTopic".to_string());
+    let topic = args.get(3).filter(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "InteropTopic".to_string());
+    let bench = args.iter().position(|a| a == "--bench").map(|i| {
+        let conc: usize = args.get(i + 1).and_then(|c| c.parse().ok()).expect("--bench CONCURRENCY");
+        let size: usize = args.get(i + 2).and_then(|c| c.parse().ok()).unwrap_or(128);
+        (conc, size)
+    });
 
     let owner = RuntimeOwner::plan(RuntimeConfig {
         thread_name: "interop".to_string(),
@@ -112,6 +120,13 @@ async fn main() {
         .send_msg_timeout(5000)
         .build();
     producer.start().await.expect("producer start");
+
+    if let Some((concurrency, size)) = bench {
+        let ok = run_bench(&producer, &topic, count, concurrency, size).await;
+        producer.shutdown().await;
+        let _ = runtime.shutdown().await;
+        std::process::exit(if ok { 0 } else { 1 });
+    }
 
     // Sync: one at a time.
     let sync = Tally::default();
@@ -153,4 +168,51 @@ async fn main() {
     producer.shutdown().await;
     let _ = runtime.shutdown().await;
     std::process::exit(if sync_ok && async_ok { 0 } else { 1 });
+}
+
+/// Async sends with a window, as `mqtui produce --concurrency N` does.
+async fn run_bench(producer: &DefaultMQProducer, topic: &str, count: usize, concurrency: usize, size: usize) -> bool {
+    let body = bytes_body(size);
+    // Warm up: route lookup and connections, as mqtui's own run does before it starts the clock.
+    let _ = producer.send(Message::builder().topic(topic).body(body.clone()).build_unchecked()).await;
+    let tally = Arc::new(Tally::default());
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(count)));
+    let window = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let start = Instant::now();
+    for _ in 0..count {
+        let permit = window.clone().acquire_owned().await.expect("semaphore open");
+        let t = tally.clone();
+        let lat = latencies.clone();
+        let sent_at = Instant::now();
+        let permit = std::sync::Mutex::new(Some(permit));
+        let msg = Message::builder().topic(topic).body(body.clone()).build_unchecked();
+        let issued = producer
+            .send_with_callback(msg, move |r, e| {
+                lat.lock().unwrap().push(sent_at.elapsed().as_micros() as u64);
+                t.record(r, e.map(|e| e.to_string()));
+                permit.lock().unwrap().take();
+            })
+            .await;
+        if let Err(e) = issued {
+            tally.record(None, Some(format!("send_with_callback: {e}")));
+        }
+    }
+    let _ = window.acquire_many(concurrency as u32).await;
+    let elapsed = start.elapsed();
+    let mut l = latencies.lock().unwrap();
+    l.sort_unstable();
+    let p99 = l.get((l.len() * 99 / 100).min(l.len().saturating_sub(1))).copied().unwrap_or(0);
+    let ok = tally.ok.load(Ordering::Relaxed);
+    let failed = tally.failed.load(Ordering::Relaxed);
+    println!(
+        "{{\"mode\":\"bench\",\"sent\":{count},\"ok\":{ok},\"failed\":{failed},\"elapsed_ms\":{},\"tps\":{:.1},\"p99_ms\":{:.3}}}",
+        elapsed.as_millis(),
+        count as f64 / elapsed.as_secs_f64(),
+        p99 as f64 / 1000.0
+    );
+    failed == 0
+}
+
+fn bytes_body(size: usize) -> Vec<u8> {
+    (0..size).map(|i| b'a' + (i % 26) as u8).collect()
 }

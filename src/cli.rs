@@ -5,14 +5,36 @@ use std::net::SocketAddr;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "mqtui", version, about = "A terminal producer console for Apache RocketMQ")]
+#[command(
+    name = "mqtui",
+    version,
+    about = "A terminal producer console for Apache RocketMQ",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Log level for the log file (error, warn, info, debug, trace).
     #[arg(long, global = true, env = "MQTUI_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 
+    /// The console's settings (used when no subcommand is given).
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `mqtui` with no subcommand: the console.
+#[derive(Debug, Clone, Args)]
+pub struct ConsoleArgs {
+    #[command(flatten)]
+    pub producer: ProducerArgs,
+    /// Colour theme: dark, light, high-contrast, or a TOML file (NO_COLOR turns colour off).
+    #[arg(long, env = "MQTUI_THEME", default_value = "dark")]
+    pub theme: String,
+    /// Redraws per second at most.
+    #[arg(long, env = "MQTUI_FPS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub fps: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,7 +77,7 @@ pub struct ProducerArgs {
     /// Producer group.
     #[arg(long, env = "MQTUI_GROUP", default_value = "mqtui_producer_group")]
     pub group: String,
-    /// Messages per second (default: as fast as --concurrency allows).
+    /// Messages per second (produce: as fast as --concurrency allows; console: 200).
     #[arg(long, env = "MQTUI_RATE", value_parser = positive_f64)]
     pub rate: Option<f64>,
     /// Sends in flight at most.

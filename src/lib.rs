@@ -12,3 +12,4 @@ pub mod protocol;
 pub mod remoting;
 pub mod report;
 pub mod stats;
+pub mod ui;

@@ -47,10 +47,15 @@ fn main() -> ExitCode {
                 }
             }
         }),
-        None => {
-            eprintln!("mqtui: the console is not built yet; run `mqtui cluster` for the demo cluster (see --help)");
-            ExitCode::from(EXIT_CONFIG)
-        }
+        None => rt.block_on(async {
+            match mqtui::ui::run(cli.console).await {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("mqtui: {}", e.message);
+                    ExitCode::from(e.code)
+                }
+            }
+        }),
     }
 }
 

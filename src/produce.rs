@@ -116,7 +116,8 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     let (_settings_tx, settings_rx) = watch::channel(settings);
     let (tx, mut rx) = mpsc::channel(args.producer.concurrency as usize * 2 + 64);
     let started = Instant::now();
-    let driver = tokio::spawn(load::run(producer.clone(), template(&args.producer), settings_rx, stop, cancel, tx));
+    let driver =
+        tokio::spawn(load::run(producer.clone(), template(&args.producer), settings_rx, stop, cancel, Some(tx)));
 
     let mut stats = RunStats::new(started);
     for b in &route.brokers {

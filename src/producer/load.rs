@@ -57,7 +57,7 @@ pub struct StopAfter {
 }
 
 /// Runs until `stop` is reached or `cancel` turns true, sending `template` under `settings`;
-/// every outcome goes to `out` (bounded: a slow consumer slows new sends, never the producer's
+/// every outcome goes to `out` if given (bounded: a slow consumer slows new sends, never the producer's
 /// hot path). Returns the number of sends started.
 pub async fn run(
     producer: Producer,
@@ -65,7 +65,7 @@ pub async fn run(
     mut settings: watch::Receiver<LoadSettings>,
     stop: StopAfter,
     mut cancel: watch::Receiver<bool>,
-    out: mpsc::Sender<SendOutcome>,
+    out: Option<mpsc::Sender<SendOutcome>>,
 ) -> u64 {
     let body = template.body();
     let start = Instant::now();
@@ -138,7 +138,9 @@ pub async fn run(
         tokio::spawn(async move {
             let outcome = p.send(msg).await;
             drop(permit);
-            let _ = out.send(outcome).await;
+            if let Some(out) = out {
+                let _ = out.send(outcome).await;
+            }
         });
         started += 1;
     }

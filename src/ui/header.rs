@@ -1,0 +1,79 @@
+//! Header: target, topic, fault strategy; rate, in flight, totals; PAUSED / FROZEN badges.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::app::App;
+use super::fmt::{count, ms_cell};
+use crate::stats::quantile_ms;
+
+pub fn render(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let v = app.view();
+    let ctx = &app.ctx;
+    let mut badges: Vec<Span> = Vec::new();
+    if app.settings.paused {
+        badges.push(Span::styled(" PAUSED ", t.warn()));
+    }
+    if app.is_frozen() {
+        badges.push(Span::styled(" FROZEN ", t.isolated()));
+    } else {
+        badges.push(Span::styled(" ● LIVE ", t.ok()));
+    }
+    badges.push(Span::styled(ctx.wall(v.now).format("%H:%M:%S").to_string(), t.muted()));
+    let attempt = match ctx.attempt_timeout {
+        None => "attempt timeout off".to_string(),
+        Some(d) => format!("attempt timeout {} ms", d.as_millis()),
+    };
+    let left = vec![
+        Span::styled(" mqtui ", t.accent()),
+        Span::styled(
+            format!(
+                " {} · topic {} · fault table {} · avoidance {} · {}",
+                ctx.target,
+                ctx.topic,
+                app.fault_table.name(),
+                if app.avoidance { "ON" } else { "OFF" },
+                attempt
+            ),
+            t.text(),
+        ),
+    ];
+    let left_w: usize = left.iter().map(|s| s.content.chars().count()).sum();
+    let right_w: usize = badges.iter().map(|s| s.content.chars().count()).sum();
+    let pad = (area.width as usize).saturating_sub(left_w + right_w);
+    let mut line1 = left;
+    line1.push(Span::raw(" ".repeat(pad)));
+    line1.extend(badges);
+
+    let s = &v.stats;
+    let rate = match app.settings.rate {
+        Some(r) if r >= 1.0 => format!("{}/s", count(r as u64)),
+        Some(r) => format!("{r}/s"),
+        None => "max".to_string(),
+    };
+    let mut line2 = vec![
+        Span::styled(format!(" rate {rate}  in flight {}/{}  ", v.in_flight, app.settings.concurrency), t.text()),
+        Span::styled(format!("sent {}  ", count(s.sent)), t.text()),
+        Span::styled(format!("ok {}  ", count(s.ok)), t.ok()),
+        Span::styled(format!("failed {}  ", count(s.failed)), if s.failed > 0 { t.error() } else { t.text() }),
+        Span::styled(format!("retried {}  ", count(s.retries)), if s.retries > 0 { t.warn() } else { t.text() }),
+        Span::styled(
+            format!(
+                "p50 {} ms  p99 {} ms",
+                ms_cell((!s.latency.is_empty()).then(|| (quantile_ms(&s.latency, 0.5) * 1000.0) as u64)),
+                ms_cell((!s.latency.is_empty()).then(|| (quantile_ms(&s.latency, 0.99) * 1000.0) as u64))
+            ),
+            t.text(),
+        ),
+    ];
+    if v.lagged > 0 {
+        line2.push(Span::styled(format!("  view lagged {} events", count(v.lagged)), t.warn()));
+    }
+    if let Some(w) = v.warnings.back() {
+        line2.push(Span::styled(format!("  ⚠ {w}"), t.warn()));
+    }
+    f.render_widget(Paragraph::new(vec![Line::from(line1), Line::from(line2)]).style(t.header()), area);
+}

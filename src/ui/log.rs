@@ -1,0 +1,116 @@
+//! The latest sends, newest first: time, status, the attempt trail, queue, offset, msgId.
+//! `/` filters; Enter opens one.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::app::{fmt_ms, App, Focus};
+use super::fmt::fit;
+use super::theme::Theme;
+use crate::producer::{AttemptOutcome, AttemptRecord, SendOutcome};
+use crate::remoting::codes::response_code_label;
+
+/// One attempt as the trail shows it: `broker-b ✕ timeout 3000 ms`, `broker-a ✓ 0.41 ms`.
+pub fn attempt_text(a: &AttemptRecord) -> String {
+    match a.outcome {
+        AttemptOutcome::Ok => format!("{} ✓ {}", a.broker, fmt_ms(a.latency)),
+        AttemptOutcome::Status => {
+            format!("{} ✓ {} {}", a.broker, a.code.map(response_code_label).unwrap_or_default(), fmt_ms(a.latency))
+        }
+        AttemptOutcome::BrokerError => {
+            format!("{} ✕ {}, broker error: no retry", a.broker, a.code.map(response_code_label).unwrap_or_default())
+        }
+        AttemptOutcome::Timeout => format!("{} ✕ timeout {} ms", a.broker, a.timeout.as_millis()),
+        AttemptOutcome::SendFailed => format!("{} ✕ send failed", a.broker),
+        AttemptOutcome::Unknown => format!("{} ✕ connection lost", a.broker),
+    }
+}
+
+fn row<'a>(app: &App, t: &Theme, o: &'a SendOutcome, width: usize) -> Line<'a> {
+    let time = app.ctx.wall(o.started).format("%H:%M:%S%.3f").to_string();
+    let status_style = match &o.result {
+        Ok(s) if s.status == crate::protocol::send::SendStatus::SEND_OK => t.ok(),
+        Ok(_) => t.warn(),
+        Err(_) => t.error(),
+    };
+    let mut spans = vec![
+        Span::styled(format!("{time} "), t.muted()),
+        Span::styled(format!("{:<19} ", o.status_name()), status_style),
+    ];
+    for (i, a) in o.attempts.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" → ", t.muted()));
+        }
+        let style = if a.outcome.is_stored() { t.text() } else { t.error() };
+        spans.push(Span::styled(attempt_text(a), style));
+    }
+    match &o.result {
+        Ok(s) => spans
+            .push(Span::styled(format!("  q{} off {}  {}", s.queue_id, s.queue_offset, fit(&o.msg_id, 12)), t.muted())),
+        Err(e) if o.attempts.is_empty() => spans.push(Span::styled(format!("  {}", e.message), t.error())),
+        Err(_) => {}
+    }
+    // Cut to the width, keeping styles.
+    let mut left = width;
+    let mut out = Vec::new();
+    for s in spans {
+        if left == 0 {
+            break;
+        }
+        let n = s.content.chars().count();
+        if n <= left {
+            left -= n;
+            out.push(s);
+        } else {
+            out.push(Span::styled(fit(&s.content, left), s.style));
+            left = 0;
+        }
+    }
+    Line::from(out)
+}
+
+pub fn render(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let inner_h = area.height.saturating_sub(2) as usize;
+    let inner_w = area.width.saturating_sub(2) as usize;
+    let sel = app.ui.log_sel;
+    let skip = sel.saturating_sub(inner_h.saturating_sub(1));
+    let focused = app.ui.focus == Focus::Log;
+    let lines: Vec<Line> = app
+        .filtered_log()
+        .enumerate()
+        .skip(skip)
+        .take(inner_h)
+        .map(|(i, o)| {
+            let l = row(app, t, o, inner_w);
+            if focused && i == sel {
+                l.style(t.selected())
+            } else {
+                l
+            }
+        })
+        .collect();
+    let mut title = vec![Span::raw(" Sends, newest first ")];
+    if app.ui.filter_editing || !app.ui.filter.is_empty() {
+        title.push(Span::styled(
+            format!("filter: {}{} ", app.ui.filter, if app.ui.filter_editing { "█" } else { "" }),
+            t.warn(),
+        ));
+    }
+    if lines.is_empty() {
+        let empty = if app.view().log.is_empty() { "no sends yet" } else { "no send matches the filter" };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(if focused { t.focused_border() } else { t.border() })
+            .title(Line::from(title));
+        f.render_widget(Paragraph::new(Span::styled(empty, t.muted())).block(block), area);
+        return;
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused { t.focused_border() } else { t.border() })
+        .title(Line::from(title));
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}

@@ -1,0 +1,244 @@
+//! The console: a ratatui dashboard that drives the producer and shows its events as they
+//! happen. Input becomes actions (keymap), actions and producer events change the state (app),
+//! panels draw it (one file each). The loop drains events as they come and redraws at most
+//! `fps` times a second, and only when something on screen changed.
+//!
+//! ```text
+//! ┌ header: target, topic, fault strategy · rate, in flight, totals · PAUSED / FROZEN ┐
+//! ┌ Brokers: state + countdown, attempts, ok, fail, retries, latency window, sparkline ┐
+//! ┌ Isolation windows, last 60 s (when the terminal is tall enough)                    ┐
+//! ┌ Sends, newest first                      ┐┌ p99 latency by broker (when wide)      ┐
+//!   footer: key hints from the key map
+//! ```
+
+pub mod app;
+pub mod brokers;
+pub mod chart;
+pub mod fmt;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod keymap;
+pub mod log;
+pub mod popup;
+pub mod theme;
+pub mod timeline;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use app::{App, Controls, Overlay, RunContext};
+use theme::Theme;
+
+use crate::cli::ConsoleArgs;
+use crate::produce::{self, StartError};
+use crate::producer::load::{self, LoadSettings, StopAfter};
+use crate::producer::{EventStream, Producer};
+
+/// Below this the layout cannot show the brokers and the sends; a message says so instead.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+/// Wide enough for the latency chart beside the sends.
+const CHART_MIN_WIDTH: u16 = 120;
+/// Tall enough for the isolation timeline.
+const TIMELINE_MIN_HEIGHT: u16 = 30;
+
+/// Draws the whole console.
+pub fn render(f: &mut Frame, app: &App) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = vec![
+            Line::from(Span::styled("terminal too small", app.theme.warn())),
+            Line::raw(format!("{}×{}: mqtui needs at least {MIN_WIDTH}×{MIN_HEIGHT}", area.width, area.height)),
+            Line::raw("q quits"),
+        ];
+        let h = 3.min(area.height);
+        let r = Rect::new(area.x, area.y + (area.height - h) / 2, area.width, h);
+        f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }).alignment(ratatui::layout::Alignment::Center), r);
+        return;
+    }
+    let n = app.view().brokers.len().max(1) as u16;
+    let brokers_h = (n + 3).min(area.height.saturating_sub(8).max(4));
+    let timeline_h = if area.height >= TIMELINE_MIN_HEIGHT { (n + 2).min(14) } else { 0 };
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(2),
+            Constraint::Length(brokers_h),
+            Constraint::Length(timeline_h),
+            Constraint::Min(3),
+            Constraint::Length(1),
+        ])
+        .split(area);
+    header::render(f, app, rows[0]);
+    brokers::render(f, app, rows[1]);
+    if timeline_h > 0 {
+        timeline::render(f, app, rows[2]);
+    }
+    if area.width >= CHART_MIN_WIDTH {
+        let cols = Layout::default()
+            .direction(Direction::Horizontal)
+            .constraints([Constraint::Percentage(62), Constraint::Percentage(38)])
+            .split(rows[3]);
+        log::render(f, app, cols[0]);
+        chart::render(f, app, cols[1]);
+    } else {
+        log::render(f, app, rows[3]);
+    }
+    footer::render(f, app, rows[4]);
+    match &app.ui.overlay {
+        Overlay::None => {}
+        Overlay::Help => help::render(f, app, area),
+        Overlay::Send(id) => popup::send(f, app, area, *id),
+        Overlay::Broker(name) => popup::broker(f, app, area, name),
+        Overlay::Compose(form) => popup::compose(f, app, area, form),
+    }
+}
+
+/// Handles one terminal event.
+pub fn handle_input(app: &mut App, ev: crossterm::event::Event) {
+    use crossterm::event::{Event as TermEvent, KeyEventKind};
+    match ev {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+            if app.type_key(&key) {
+                return;
+            }
+            // While a popup is open, only closing keys and quit act.
+            if let Some(action) = keymap::action_for(&key) {
+                if app.ui.overlay != Overlay::None
+                    && !matches!(
+                        action,
+                        keymap::Action::Close | keymap::Action::Quit | keymap::Action::Help | keymap::Action::Open
+                    )
+                {
+                    return;
+                }
+                if action == keymap::Action::Open && app.ui.overlay != Overlay::None {
+                    app.update(keymap::Action::Close);
+                    return;
+                }
+                app.update(action);
+            }
+        }
+        TermEvent::Resize(..) => app.dirty = true,
+        _ => {}
+    }
+}
+
+/// Runs the console until the operator quits; the terminal is restored on every way out
+/// (quit, Ctrl-C, SIGTERM, errors, panics).
+pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
+    let mut theme = Theme::load(&args.theme).map_err(StartError::config)?;
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        theme = theme.monochrome();
+    }
+    crate::protocol::message::validate_topic(&args.producer.topic).map_err(|e| StartError::config(e.to_string()))?;
+    let target = produce::target(&args.producer, "demo").await?;
+    let producer = Producer::new(produce::producer_config(&args.producer, target.namesrvs.clone()));
+    let mut events = producer.subscribe();
+    let settings = LoadSettings {
+        rate: Some(args.producer.rate.unwrap_or(200.0)),
+        concurrency: args.producer.concurrency as usize,
+        paused: false,
+    };
+    let ctx = RunContext {
+        target: target.description.clone(),
+        topic: args.producer.topic.clone(),
+        brokers: args.producer.brokers as usize,
+        attempt_timeout: args.producer.attempt_timeout_ms.map(Duration::from_millis),
+        wall_base: chrono::Local::now(),
+        clock_base: Instant::now(),
+    };
+    let mut app = App::new(ctx, theme, settings, producer.fault_table(), producer.fault_avoidance());
+    // The route first, so the brokers show before the first send completes.
+    match tokio::time::timeout(Duration::from_secs(5), producer.lookup(&args.producer.topic)).await {
+        Ok(Ok(info)) => {
+            for b in &info.brokers {
+                app.live.broker(b);
+            }
+        }
+        Ok(Err(e)) => app.live.warnings.push_back(e.to_string()),
+        Err(_) => app.live.warnings.push_back("route lookup did not answer within 5 s".into()),
+    }
+    let (settings_tx, settings_rx) = watch::channel(settings);
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let driver = tokio::spawn(load::run(
+        producer.clone(),
+        produce::template(&args.producer),
+        settings_rx,
+        StopAfter::default(),
+        cancel_rx,
+        None,
+    ));
+    app.controls = Some(Controls { producer, cluster: target.demo.clone(), settings: settings_tx });
+    app.refresh_injected();
+
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, &mut app, &mut events, args.fps).await;
+    ratatui::restore();
+    let _ = cancel_tx.send(true);
+    driver.abort();
+    if let Some(c) = &target.demo {
+        c.shutdown();
+    }
+    result.map_err(|e| StartError::start(format!("terminal error: {e}")))?;
+    Ok(produce::EXIT_OK)
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    events: &mut EventStream,
+    fps: u32,
+) -> std::io::Result<()> {
+    let mut input = crossterm::event::EventStream::new();
+    let frame = Duration::from_millis(1000 / u64::from(fps.clamp(1, 120)));
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut next_draw = Instant::now();
+    loop {
+        // Redraw soon when something changed; otherwise wake once a second for the clock.
+        let wake = if app.dirty { next_draw } else { next_draw.max(Instant::now() + Duration::from_secs(1)) };
+        #[cfg(unix)]
+        let sigterm = term.recv();
+        #[cfg(not(unix))]
+        let sigterm = std::future::pending::<Option<()>>();
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(ev)) => handle_input(app, ev),
+                Some(Err(e)) => return Err(e),
+                None => app.quit = true,
+            },
+            e = events.recv() => {
+                if let Some(e) = e {
+                    app.apply(&e);
+                    // Drain what else is waiting, once (oha).
+                    while let Some(e) = events.try_recv() {
+                        app.apply(&e);
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(wake) => {}
+            _ = sigterm => app.quit = true,
+        }
+        if app.quit {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= next_draw {
+            app.tick(now);
+            if app.dirty {
+                terminal.draw(|f| render(f, app))?;
+                app.dirty = false;
+            }
+            next_draw = now + frame;
+        }
+    }
+}

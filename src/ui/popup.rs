@@ -1,0 +1,158 @@
+//! Popups: one send's every attempt, one broker's fault item and windows, the compose form.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::app::{fmt_ms, App, Compose};
+use super::fmt::countdown;
+use super::log::attempt_text;
+use crate::remoting::codes::response_code_label;
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+}
+
+fn show(f: &mut Frame, app: &App, area: Rect, title: String, lines: Vec<Line>) {
+    let h = lines.len() as u16 + 2;
+    let r = centered(area, 110, h);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).border_style(app.theme.focused_border()).title(title)),
+        r,
+    );
+}
+
+pub fn send(f: &mut Frame, app: &App, area: Rect, id: u64) {
+    let t = &app.theme;
+    let Some(o) = app.view().log.iter().find(|o| o.send == id) else {
+        show(f, app, area, " Send ".into(), vec![Line::raw(" this send has left the log")]);
+        return;
+    };
+    let kv =
+        |k: &str, v: String| Line::from(vec![Span::styled(format!(" {k:<14}"), t.muted()), Span::styled(v, t.text())]);
+    let mut lines = vec![
+        kv("status", o.status_name().to_string()),
+        kv("topic", o.topic.to_string()),
+        kv("msgId", o.msg_id.clone()),
+        kv("started", app.ctx.wall(o.started).format("%H:%M:%S%.3f").to_string()),
+        kv("latency", fmt_ms(o.latency)),
+    ];
+    match &o.result {
+        Ok(s) => {
+            lines.push(kv("offsetMsgId", s.offset_msg_id.clone()));
+            lines.push(kv("stored", format!("{} queue {} offset {}", s.broker, s.queue_id, s.queue_offset)));
+        }
+        Err(e) => lines.push(Line::from(vec![
+            Span::styled(format!(" {:<14}", "error"), t.muted()),
+            Span::styled(e.message.clone(), t.error()),
+        ])),
+    }
+    for a in &o.attempts {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(Span::styled(
+            format!(" attempt {}: {}", a.attempt, attempt_text(a)),
+            if a.outcome.is_stored() { t.ok() } else { t.error() },
+        )));
+        lines.push(kv(
+            "  sent to",
+            format!(
+                "{} at {}, queue {}, opaque {}",
+                a.broker,
+                a.addr.as_deref().unwrap_or("(no address)"),
+                a.queue,
+                a.opaque
+            ),
+        ));
+        lines.push(kv(
+            "  time budget",
+            format!(
+                "{} ms left before, timeout {} ms, {} ms left after",
+                a.budget.as_millis(),
+                a.timeout.as_millis(),
+                a.budget.saturating_sub(a.latency).as_millis()
+            ),
+        ));
+        let resp = match a.code {
+            Some(c) => response_code_label(c),
+            None => "no response".into(),
+        };
+        lines.push(kv("  outcome", format!("{} · {} · {}", a.outcome.name(), resp, fmt_ms(a.latency))));
+        if let Some(e) = &a.error {
+            lines.push(kv("  error", e.clone()));
+        }
+        let fault = match a.isolation {
+            None => "none (fault avoidance off)".to_string(),
+            Some(w) if w.is_zero() => "latency recorded, no window".to_string(),
+            Some(w) => format!(
+                "{} not available for {}{}",
+                a.broker,
+                super::fmt::fmt_secs(w),
+                if a.fault_moved { "" } else { " (an open window already reached further)" }
+            ),
+        };
+        lines.push(kv("  fault item", fault));
+    }
+    show(f, app, area, format!(" Send #{} · esc closes ", o.send), lines);
+}
+
+pub fn broker(f: &mut Frame, app: &App, area: Rect, name: &str) {
+    let t = &app.theme;
+    let v = app.view();
+    let Some(b) = v.brokers.get(name) else { return };
+    let kv =
+        |k: &str, v: String| Line::from(vec![Span::styled(format!(" {k:<16}"), t.muted()), Span::styled(v, t.text())]);
+    let mut lines = vec![
+        kv(
+            "fault item",
+            match b.isolated_for(v.now) {
+                Some(left) => format!("not available for {} more", countdown(left)),
+                None => "available".into(),
+            },
+        ),
+        kv("reachable", b.reachable.to_string()),
+        kv("last latency", b.last_latency.map_or("-".into(), fmt_ms)),
+        kv("last outcome", b.last_outcome.map_or("-".into(), |o| o.name().to_string())),
+    ];
+    if let Some(inj) = app.injected.get(name) {
+        lines.push(kv("injected (demo)", inj.clone()));
+    }
+    if let Some(s) = v.stats.brokers.get(name) {
+        let codes: Vec<String> = s.codes.iter().map(|(c, n)| format!("{} ×{n}", response_code_label(*c))).collect();
+        let outcomes: Vec<String> = s.outcomes.iter().map(|(o, n)| format!("{o} ×{n}")).collect();
+        lines.push(kv("error codes", if codes.is_empty() { "none".into() } else { codes.join(", ") }));
+        lines.push(kv("failed attempts", if outcomes.is_empty() { "none".into() } else { outcomes.join(", ") }));
+        lines.push(kv(
+            "windows opened",
+            format!("{}, isolated {} in all", s.isolations, super::fmt::fmt_secs(s.isolated_until(v.now))),
+        ));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(" windows in the last 60 s:", t.muted())));
+    for s in b.spans.iter().rev().take(8) {
+        let ago = v.now.saturating_duration_since(s.start);
+        lines.push(Line::raw(format!("  {} ago: {}", countdown(ago), s.why)));
+    }
+    show(f, app, area, format!(" {name} · esc closes "), lines);
+}
+
+pub fn compose(f: &mut Frame, app: &App, area: Rect, form: &Compose) {
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    for (i, label) in Compose::LABELS.iter().enumerate() {
+        let cursor = if i == form.field { "█" } else { "" };
+        let style = if i == form.field { t.accent() } else { t.text() };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {label:<6} "), t.muted()),
+            Span::styled(format!("{}{cursor}", form.fields[i]), style),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(" tab next field · enter send · esc cancel", t.muted())));
+    show(f, app, area, " Send one message ".into(), lines);
+}

@@ -65,6 +65,8 @@ pub struct ProducerConfig {
     pub route_refresh: Duration,
     /// Events buffered for slow subscribers before they see `Lagged`.
     pub event_capacity: usize,
+    /// Where the round robin starts (reproducible tests and snapshots); None: random, as Java.
+    pub queue_seed: Option<u32>,
 }
 
 impl Default for ProducerConfig {
@@ -81,6 +83,7 @@ impl Default for ProducerConfig {
             api_timeout: Duration::from_millis(3000),
             route_refresh: Duration::from_secs(30),
             event_capacity: 65_536,
+            queue_seed: None,
         }
     }
 }
@@ -150,7 +153,9 @@ impl Producer {
     /// called inside a tokio runtime (it starts the route refresh task).
     pub fn new(config: ProducerConfig) -> Producer {
         let pool = ConnectionPool::new();
-        let routes = Arc::new(RouteCache::new(config.namesrvs.clone(), pool.clone(), config.api_timeout));
+        let mut cache = RouteCache::new(config.namesrvs.clone(), pool.clone(), config.api_timeout);
+        cache.seed = config.queue_seed;
+        let routes = Arc::new(cache);
         let (events, _) = broadcast::channel(config.event_capacity.max(16));
         let inner = Arc::new(Inner {
             avoidance: AtomicBool::new(config.fault_avoidance),

@@ -46,6 +46,11 @@ pub struct TopicPublishInfo {
 
 impl TopicPublishInfo {
     pub fn new(topic: &str, route: TopicRouteData, from_default_topic: bool) -> Self {
+        Self::with_seed(topic, route, from_default_topic, None)
+    }
+
+    /// `seed` fixes where the round robin starts (reproducible tests); None: random, as Java.
+    pub fn with_seed(topic: &str, route: TopicRouteData, from_default_topic: bool, seed: Option<u32>) -> Self {
         let queues = route.publish_queues(topic);
         let mut brokers: Vec<Arc<str>> = Vec::new();
         for q in &queues {
@@ -58,7 +63,7 @@ impl TopicPublishInfo {
             route,
             queues,
             brokers,
-            index: AtomicU32::new(rand::random::<u32>() & 0x7FFF_FFFF),
+            index: AtomicU32::new(seed.unwrap_or_else(rand::random::<u32>) & 0x7FFF_FFFF),
             from_default_topic,
         }
     }
@@ -165,6 +170,8 @@ pub struct RouteCache {
     lookups: AtomicU64,
     request_timeout: Duration,
     entries: Mutex<HashMap<String, Entry>>,
+    /// Fixed round-robin start for new routes (tests); None: random.
+    pub seed: Option<u32>,
 }
 
 /// What a refresh found.
@@ -185,6 +192,7 @@ impl RouteCache {
             lookups: AtomicU64::new(0),
             request_timeout,
             entries: Mutex::new(HashMap::new()),
+            seed: None,
         }
     }
 
@@ -310,7 +318,7 @@ impl RouteCache {
     /// topic's route with at most 4 queues per broker (the broker creates the topic on first send).
     async fn fetch_publish_info(&self, topic: &str) -> Result<TopicPublishInfo, RouteError> {
         let info = match self.fetch_route(topic).await? {
-            Some(route) => TopicPublishInfo::new(topic, route, false),
+            Some(route) => TopicPublishInfo::with_seed(topic, route, false, self.seed),
             None => match self.fetch_route(AUTO_CREATE_TOPIC_KEY).await? {
                 Some(mut route) => {
                     for q in &mut route.queue_datas {
@@ -318,7 +326,7 @@ impl RouteCache {
                         q.read_queue_nums = n;
                         q.write_queue_nums = n;
                     }
-                    TopicPublishInfo::new(topic, route, true)
+                    TopicPublishInfo::with_seed(topic, route, true, self.seed)
                 }
                 None => {
                     return Err(RouteError::NoRoute {

@@ -25,9 +25,22 @@ pub const HISTORY_SECS: u64 = 60;
 /// The sliding window of the brokers table's latency columns.
 pub const WINDOW_SECS: u64 = 10;
 
-fn histogram() -> Histogram<u64> {
-    // µs, 1 µs … 10 min, 2 significant digits: small and fast to query every frame.
-    Histogram::new_with_bounds(1, 600_000_000, 2).expect("valid bounds")
+/// µs, 1 µs … 60 s (longer is counted as 60 s), 2 significant digits, u32 counts: small (about
+/// 10 KB a second a broker) and fast to query every frame.
+pub type Hist = Histogram<u32>;
+const HIST_MAX_US: u64 = 60_000_000;
+
+fn histogram() -> Hist {
+    Histogram::new_with_bounds(1, HIST_MAX_US, 2).expect("valid bounds")
+}
+
+/// A quantile in µs, at the low edge of its bucket (so 1000 ms shows as 1000, not 1004).
+pub fn hist_quantile(h: &Hist, q: f64) -> Option<u64> {
+    (!h.is_empty()).then(|| h.lowest_equivalent(h.value_at_quantile(q)))
+}
+
+pub fn hist_max(h: &Hist) -> Option<u64> {
+    (!h.is_empty()).then(|| h.lowest_equivalent(h.max()))
 }
 
 /// One second of one broker's attempts.
@@ -35,7 +48,7 @@ fn histogram() -> Histogram<u64> {
 pub struct Second {
     /// Seconds since the console started.
     pub index: u64,
-    pub hist: Histogram<u64>,
+    pub hist: Hist,
     pub failed: u64,
 }
 
@@ -54,7 +67,7 @@ pub struct BrokerView {
     pub name: Arc<str>,
     pub seconds: VecDeque<Second>,
     /// The last [`WINDOW_SECS`] seconds, merged.
-    pub window: Histogram<u64>,
+    pub window: Hist,
     /// Not available before (from the producer's fault item).
     pub available_at: Option<Instant>,
     pub reachable: bool,
@@ -99,7 +112,7 @@ impl BrokerView {
 
     /// A per-second statistic for each of the last `n` seconds up to `now_index`, oldest first,
     /// always `n` long (None: no attempt that second, or before the start).
-    fn per_second(&self, now_index: u64, n: u64, stat: impl Fn(&Histogram<u64>) -> u64) -> Vec<Option<u64>> {
+    fn per_second(&self, now_index: u64, n: u64, stat: impl Fn(&Hist) -> u64) -> Vec<Option<u64>> {
         (0..n)
             .map(|k| {
                 let back = n - 1 - k;
@@ -111,12 +124,12 @@ impl BrokerView {
 
     /// The per-second maximum latency (µs) of the last `n` seconds.
     pub fn per_second_max(&self, now_index: u64, n: u64) -> Vec<Option<u64>> {
-        self.per_second(now_index, n, |h| h.max())
+        self.per_second(now_index, n, |h| hist_max(h).unwrap_or(0))
     }
 
     /// The per-second p99 latency (µs) of the last `n` seconds.
     pub fn per_second_p99(&self, now_index: u64, n: u64) -> Vec<Option<u64>> {
-        self.per_second(now_index, n, |h| h.value_at_quantile(0.99))
+        self.per_second(now_index, n, |h| hist_quantile(h, 0.99).unwrap_or(0))
     }
 }
 
@@ -241,7 +254,7 @@ impl ViewData {
             let end = a.started + a.latency;
             let idx = self.second_of(end);
             let b = self.broker(&a.broker);
-            let us = (a.latency.as_micros() as u64).clamp(1, 600_000_000);
+            let us = (a.latency.as_micros() as u64).clamp(1, HIST_MAX_US);
             match b.seconds.iter_mut().rev().find(|s| s.index == idx) {
                 Some(s) => {
                     let _ = s.hist.record(us);
@@ -725,17 +738,18 @@ impl App {
     }
 }
 
-/// Whether a send matches the filter text (lowercase): a broker of its trail, its status, an
-/// outcome, its ids, its error.
+/// Whether a send matches the filter text (lowercase): anything its log row shows (status,
+/// the trail as written, e.g. `broker-b ✕ timeout`), its ids or its error.
 pub fn matches_filter(o: &SendOutcome, f: &str) -> bool {
     if o.status_name().to_ascii_lowercase().contains(f) || o.msg_id.to_ascii_lowercase().contains(f) {
         return true;
     }
-    if o.attempts.iter().any(|a| a.broker.contains(f) || a.outcome.name().contains(f)) {
+    let trail: Vec<String> = o.attempts.iter().map(super::log::attempt_text).collect();
+    if trail.join(" → ").to_lowercase().contains(f) {
         return true;
     }
     match &o.result {
         Ok(s) => s.offset_msg_id.to_ascii_lowercase().contains(f),
-        Err(e) => e.message.to_ascii_lowercase().contains(f),
+        Err(e) => e.message.to_lowercase().contains(f),
     }
 }

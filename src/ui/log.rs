@@ -46,9 +46,15 @@ fn row<'a>(app: &App, t: &Theme, o: &'a SendOutcome, width: usize) -> Line<'a> {
         let style = if a.outcome.is_stored() { t.text() } else { t.error() };
         spans.push(Span::styled(attempt_text(a), style));
     }
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     match &o.result {
-        Ok(s) => spans
-            .push(Span::styled(format!("  q{} off {}  {}", s.queue_id, s.queue_offset, fit(&o.msg_id, 12)), t.muted())),
+        Ok(s) => {
+            let place = format!("  q{} off {}", s.queue_id, s.queue_offset);
+            // The msgId only when it fits whole (a cut id is no use).
+            let id = format!("  {}", o.msg_id);
+            let fits = used + place.chars().count() + id.chars().count() <= width;
+            spans.push(Span::styled(if fits { place + &id } else { place }, t.muted()));
+        }
         Err(e) if o.attempts.is_empty() => spans.push(Span::styled(format!("  {}", e.message), t.error())),
         Err(_) => {}
     }

@@ -1,0 +1,118 @@
+//! The real binary in a real terminal, driven as a person would: tmux send-keys and
+//! capture-pane. Start `mqtui`, see the three brokers, select one and press `k`, see it go
+//! DOWN and the retries in the log, `c` clears it and it comes back, `?` shows help, `q` quits
+//! and the shell prompt works again. Needs tmux (.ci/run installs it); without it the test
+//! says so and passes, except under CI=true.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+    /// Waits until the screen satisfies `ok`; panics with the last screen after `secs`.
+    fn wait_for(&self, what: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(secs) {
+                panic!("waited {secs} s for {what}; the screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+fn broker_row<'a>(screen: &'a str, name: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(name) && (l.contains(" OK ") || l.contains("DOWN") || l.contains("ISOLATED")))
+        .unwrap_or("")
+}
+
+#[test]
+fn a_person_isolates_a_broker_and_brings_it_back() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must install tmux (.ci/run does)");
+        eprintln!("tmux not installed: skipping the end-to-end test");
+        return;
+    }
+    let tmux = Tmux { socket: format!("mqtui-e2e-{}", std::process::id()) };
+    let logs = std::env::temp_dir().join(format!("mqtui-e2e-logs-{}", std::process::id()));
+    tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "160", "-y", "48", "env PS1='e2e$ ' bash --norc --noprofile"]);
+    tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+    let cmd = format!("MQTUI_LOG_DIR={} {} --scenario healthy --rate 100", logs.display(), env!("CARGO_BIN_EXE_mqtui"));
+    tmux.keys(&[&cmd, "Enter"]);
+
+    // The three brokers, sends flowing.
+    tmux.wait_for("three brokers and sends", 20, |s| {
+        ["broker-a", "broker-b", "broker-c"].iter().all(|b| !broker_row(s, b).is_empty()) && s.contains("SEND_OK")
+    });
+
+    // Select broker-b, take it down.
+    tmux.keys(&["Down"]);
+    tmux.wait_for("broker-b selected", 5, |s| broker_row(s, "broker-b").contains('▶'));
+    tmux.keys(&["k"]);
+    // DOWN when connecting is refused, ISOLATED when the open connection was lost first.
+    let s = tmux.wait_for("broker-b DOWN or ISOLATED", 10, |s| {
+        let row = broker_row(s, "broker-b");
+        row.contains("DOWN") || row.contains("ISOLATED")
+    });
+    assert!(broker_row(&s, "broker-b").contains("down"), "the injected column says down");
+    // The retries, in the log (filter on them so they are on screen).
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", "broker-b ✕"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("a retried send in the log", 10, |s| {
+        s.lines().any(|l| l.contains("SEND_OK") && l.contains("broker-b ✕") && l.contains("→ broker-"))
+    });
+    tmux.keys(&["Escape"]);
+
+    // Clear it: it comes back once its isolation window (10 s) has passed.
+    tmux.keys(&["c"]);
+    tmux.wait_for("broker-b healthy", 5, |s| broker_row(s, "broker-b").contains("healthy"));
+    let before = tmux.screen();
+    let attempts = |s: &str| -> u64 {
+        broker_row(s, "broker-b").split_whitespace().nth(3).and_then(|n| n.replace(',', "").parse().ok()).unwrap_or(0)
+    };
+    let n0 = attempts(&before);
+    tmux.wait_for("broker-b OK and used again", 20, |s| {
+        let row = broker_row(s, "broker-b");
+        row.contains(" OK ") && attempts(s) > n0
+    });
+
+    // Help, from the key map.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help overlay", 5, |s| s.contains("Help") && s.contains("show or hide this help"));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("help closed", 5, |s| !s.contains("show or hide this help"));
+
+    // Quit: the terminal is restored and the shell works.
+    tmux.keys(&["q"]);
+    tmux.wait_for("the prompt again", 10, |s| s.contains("e2e$") && !s.contains("Brokers"));
+    tmux.keys(&["echo still-$((40+2))", "Enter"]);
+    tmux.wait_for("the shell answering", 5, |s| s.contains("still-42"));
+}

@@ -1,0 +1,193 @@
+//! Whole-app snapshots of the console (ratatui TestBackend + insta), its state fed from real
+//! producer events against the demo cluster, on tokio's paused clock.
+
+use std::time::Duration;
+
+use chrono::TimeZone;
+use futures::future::join_all;
+use mqtui::cluster::{ClusterConfig, DemoCluster};
+use mqtui::producer::load::LoadSettings;
+use mqtui::producer::{EventStream, Producer, ProducerConfig};
+use mqtui::protocol::message::Message;
+use mqtui::remoting::ResponseCode;
+use mqtui::ui::app::{App, RunContext};
+use mqtui::ui::keymap::Action;
+use mqtui::ui::theme::Theme;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use tokio::time::Instant;
+
+const TOPIC: &str = "DemoTopic";
+
+struct Rig {
+    cluster: DemoCluster,
+    producer: Producer,
+    events: EventStream,
+    app: App,
+}
+
+async fn rig(f: impl FnOnce(&mut ProducerConfig)) -> Rig {
+    let cluster = DemoCluster::start(ClusterConfig::default()).await.unwrap();
+    let mut cfg = ProducerConfig {
+        namesrvs: vec![cluster.namesrv_addr().to_string()],
+        queue_seed: Some(0),
+        ..Default::default()
+    };
+    f(&mut cfg);
+    let producer = Producer::new(cfg);
+    let events = producer.subscribe();
+    let ctx = RunContext {
+        target: "demo cluster (3 brokers, scenario healthy)".into(),
+        topic: TOPIC.into(),
+        brokers: 3,
+        attempt_timeout: producer.config().attempt_timeout,
+        wall_base: chrono::Local.with_ymd_and_hms(2026, 11, 25, 12, 4, 0).unwrap(),
+        clock_base: Instant::now(),
+    };
+    let settings = LoadSettings { rate: Some(200.0), concurrency: 64, paused: false };
+    let mut app = App::new(ctx, Theme::dark(), settings, producer.fault_table(), producer.fault_avoidance());
+    for b in producer.lookup(TOPIC).await.unwrap().brokers.iter() {
+        app.live.broker(b);
+    }
+    Rig { cluster, producer, events, app }
+}
+
+impl Rig {
+    /// Sends `n` messages, `at_once` at a time, 5 ms apart (as a 200/s console would).
+    async fn send(&mut self, n: usize, at_once: usize) {
+        let mut left = n;
+        while left > 0 {
+            let k = at_once.min(left);
+            join_all((0..k).map(|_| self.producer.send(Message::new(TOPIC, &b"snapshot"[..])))).await;
+            left -= k;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Some(e) = self.events.try_recv() {
+            self.app.apply(&e);
+        }
+        self.app.tick(Instant::now());
+    }
+
+    fn draw(&mut self, w: u16, h: u16) -> String {
+        self.drain();
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| mqtui::ui::render(f, &self.app)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Random parts of ids and ports are masked; everything else is exact on the paused clock.
+fn snapshot(name: &str, screen: String) {
+    insta::with_settings!({filters => vec![
+        (r"[0-9A-F]{32}", "<ID>"),
+        (r"[0-9A-F]{11}…", "<MSGID>…"),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:<PORT>"),
+        (r"opaque \d+", "opaque <N>"),
+    ]}, {
+        insta::assert_snapshot!(name, screen);
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn healthy_cluster() {
+    let mut r = rig(|_| {}).await;
+    r.send(120, 4).await;
+    snapshot("healthy_cluster", r.draw(160, 48));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_broker_isolated_with_its_countdown() {
+    let mut r = rig(|_| {}).await;
+    r.send(24, 4).await;
+    r.cluster.update_fault("broker-b", |f| f.down = true).unwrap();
+    r.send(24, 4).await;
+    tokio::time::sleep(Duration::from_millis(2700)).await;
+    r.send(12, 4).await;
+    let screen = r.draw(160, 48);
+    // Its connection was lost mid-send (then connects are refused): isolated 10 s, 7.3 s left.
+    assert!(screen.contains("broker-b   ISOLATED 7.3 s") || screen.contains("broker-b   DOWN 7.3 s"), "{screen}");
+    snapshot("broker_isolated_countdown", screen);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failing_sends_with_retry_trails() {
+    let mut r = rig(|c| c.attempt_timeout = Some(Duration::from_millis(1000))).await;
+    r.send(12, 4).await;
+    r.cluster.update_fault("broker-b", |f| f.hang = true).unwrap();
+    r.cluster.update_fault("broker-c", |f| f.error_code = Some(ResponseCode::SYSTEM_BUSY.code())).unwrap();
+    r.send(12, 12).await;
+    let screen = r.draw(160, 48);
+    assert!(screen.contains("broker-b ✕ timeout 1000 ms → broker-a ✓"), "{screen}");
+    assert!(screen.contains("FAILED"), "{screen}");
+    snapshot("failing_sends_retry_trails", screen);
+}
+
+#[tokio::test(start_paused = true)]
+async fn help_overlay() {
+    let mut r = rig(|_| {}).await;
+    r.send(12, 4).await;
+    r.app.update(Action::Help);
+    snapshot("help_overlay", r.draw(160, 48));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_filtered_log() {
+    let mut r = rig(|_| {}).await;
+    r.send(24, 4).await;
+    r.cluster.update_fault("broker-c", |f| f.error_code = Some(ResponseCode::SYSTEM_BUSY.code())).unwrap();
+    r.send(12, 12).await;
+    r.cluster.clear_all();
+    r.send(12, 4).await;
+    r.app.update(Action::Filter);
+    for c in "failed".chars() {
+        r.app.type_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)));
+    }
+    r.app.type_key(&crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter));
+    let screen = r.draw(160, 48);
+    assert_eq!(r.app.filtered_log().count(), 4, "the 4 sends that hit broker-c while busy");
+    snapshot("filtered_log", screen);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_send_in_detail() {
+    let mut r = rig(|c| c.attempt_timeout = Some(Duration::from_millis(1000))).await;
+    r.cluster.update_fault("broker-a", |f| f.hang = true).unwrap();
+    r.send(1, 1).await;
+    r.app.update(Action::NextPanel);
+    r.app.update(Action::Open);
+    snapshot("send_detail", r.draw(160, 48));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_80x24_terminal_and_a_too_small_one() {
+    let mut r = rig(|_| {}).await;
+    r.send(12, 4).await;
+    snapshot("terminal_80x24", r.draw(80, 24));
+    snapshot("terminal_too_small", r.draw(50, 12));
+}
+
+#[tokio::test(start_paused = true)]
+async fn freeze_keeps_the_view_while_counting_goes_on() {
+    let mut r = rig(|_| {}).await;
+    r.send(12, 4).await;
+    r.app.update(Action::Freeze);
+    r.send(12, 4).await;
+    assert_eq!(r.app.view().stats.sent, 12, "the frozen view");
+    assert_eq!(r.app.live.stats.sent, 24, "still counting");
+    let screen = r.draw(160, 48);
+    assert!(screen.contains("FROZEN"));
+    r.app.update(Action::Freeze);
+    assert_eq!(r.app.view().stats.sent, 24, "unfreezing jumps to now");
+}

@@ -50,6 +50,18 @@ pub struct Second {
     pub index: u64,
     pub hist: Hist,
     pub failed: u64,
+    /// p99 and max (µs), cached once the second is over (charts read them every frame).
+    pub p99: Option<u64>,
+    pub max: Option<u64>,
+    pub done: bool,
+}
+
+impl Second {
+    fn finish(&mut self) {
+        self.p99 = hist_quantile(&self.hist, 0.99);
+        self.max = hist_max(&self.hist);
+        self.done = true;
+    }
 }
 
 /// An isolation window on the timeline.
@@ -112,24 +124,24 @@ impl BrokerView {
 
     /// A per-second statistic for each of the last `n` seconds up to `now_index`, oldest first,
     /// always `n` long (None: no attempt that second, or before the start).
-    fn per_second(&self, now_index: u64, n: u64, stat: impl Fn(&Hist) -> u64) -> Vec<Option<u64>> {
-        (0..n)
-            .map(|k| {
-                let back = n - 1 - k;
-                let i = now_index.checked_sub(back)?;
-                self.seconds.iter().rev().find(|s| s.index == i).filter(|s| !s.hist.is_empty()).map(|s| stat(&s.hist))
-            })
-            .collect()
+    fn per_second(&self, now_index: u64, n: u64, stat: impl Fn(&Second) -> Option<u64>) -> Vec<Option<u64>> {
+        let mut out = vec![None; n as usize];
+        let first = (now_index + 1).saturating_sub(n);
+        let offset = n - (now_index + 1 - first); // leading slots before the start
+        for s in self.seconds.iter().filter(|s| s.index >= first && s.index <= now_index && !s.hist.is_empty()) {
+            out[(offset + s.index - first) as usize] = stat(s);
+        }
+        out
     }
 
     /// The per-second maximum latency (µs) of the last `n` seconds.
     pub fn per_second_max(&self, now_index: u64, n: u64) -> Vec<Option<u64>> {
-        self.per_second(now_index, n, |h| hist_max(h).unwrap_or(0))
+        self.per_second(now_index, n, |s| if s.done { s.max } else { hist_max(&s.hist) })
     }
 
     /// The per-second p99 latency (µs) of the last `n` seconds.
     pub fn per_second_p99(&self, now_index: u64, n: u64) -> Vec<Option<u64>> {
-        self.per_second(now_index, n, |h| hist_quantile(h, 0.99).unwrap_or(0))
+        self.per_second(now_index, n, |s| if s.done { s.p99 } else { hist_quantile(&s.hist, 0.99) })
     }
 }
 
@@ -191,6 +203,11 @@ impl ViewData {
             while b.seconds.front().is_some_and(|s| s.index < keep_from) {
                 b.seconds.pop_front();
             }
+            if rebuild {
+                for s in b.seconds.iter_mut().filter(|s| s.index < cur && !s.done) {
+                    s.finish();
+                }
+            }
             // Rebuild the window when a second has left it (once a second, not every frame).
             if rebuild && !b.window.is_empty() {
                 let mut w = histogram();
@@ -250,6 +267,7 @@ impl ViewData {
     fn completed(&mut self, o: &Arc<SendOutcome>) {
         self.stats.record(o);
         let window_from = self.second_of(self.now).saturating_sub(WINDOW_SECS - 1);
+        let current_second = self.window_second;
         for a in &o.attempts {
             let end = a.started + a.latency;
             let idx = self.second_of(end);
@@ -261,11 +279,25 @@ impl ViewData {
                     if !a.outcome.is_stored() {
                         s.failed += 1;
                     }
+                    if s.done {
+                        // A late attempt for a second already over: refresh its cache.
+                        s.finish();
+                    }
                 }
                 None => {
                     let mut hist = histogram();
                     let _ = hist.record(us);
-                    let sec = Second { index: idx, hist, failed: u64::from(!a.outcome.is_stored()) };
+                    let mut sec = Second {
+                        index: idx,
+                        hist,
+                        failed: u64::from(!a.outcome.is_stored()),
+                        p99: None,
+                        max: None,
+                        done: false,
+                    };
+                    if idx < current_second {
+                        sec.finish();
+                    }
                     // Keep seconds in order (a late attempt may belong to an earlier second).
                     let pos = b.seconds.iter().position(|s| s.index > idx).unwrap_or(b.seconds.len());
                     b.seconds.insert(pos, sec);

@@ -25,19 +25,43 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     let mut lines = Vec::new();
     for b in v.brokers.values() {
         let mut row = vec![Span::styled(format!("{:<name_w$} ", fit(&b.name, name_w)), t.text())];
+        // Mark cells in one pass over spans and failures, not per cell.
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            None,
+            Idle,
+            Isolated,
+            Failed,
+        }
+        let cell_of = |t: tokio::time::Instant| -> Option<usize> {
+            let d = t.checked_duration_since(start)?.as_secs_f64() / dt;
+            (d < cells as f64).then_some(d as usize)
+        };
+        let first_live = v.stats.started.checked_duration_since(start).map_or(0, |d| (d.as_secs_f64() / dt) as usize);
+        let mut marks = vec![Mark::None; cells];
+        for m in marks.iter_mut().skip(first_live) {
+            *m = Mark::Idle;
+        }
+        for s in &b.spans {
+            let from = cell_of(s.start.max(start)).unwrap_or(0);
+            let to = cell_of(s.end).map_or(cells, |c| c + 1);
+            for m in marks.iter_mut().take(to).skip(from) {
+                *m = Mark::Isolated;
+            }
+        }
+        for x in &b.failures {
+            if let Some(c) = cell_of(*x) {
+                marks[c] = Mark::Failed;
+            }
+        }
         let mut run = String::new();
         let mut run_style = t.muted();
-        for i in 0..cells {
-            let c0 = start + Duration::from_secs_f64(dt * i as f64);
-            let c1 = start + Duration::from_secs_f64(dt * (i + 1) as f64);
-            let (ch, style) = if c0 < v.stats.started {
-                (' ', t.muted())
-            } else if b.failures.iter().any(|x| *x >= c0 && *x < c1) {
-                ('✕', t.error())
-            } else if b.spans.iter().any(|s| s.start < c1 && s.end > c0) {
-                ('▓', t.isolated())
-            } else {
-                ('·', t.muted())
+        for m in marks {
+            let (ch, style) = match m {
+                Mark::None => (' ', t.muted()),
+                Mark::Idle => ('·', t.muted()),
+                Mark::Isolated => ('▓', t.isolated()),
+                Mark::Failed => ('✕', t.error()),
             };
             if style != run_style && !run.is_empty() {
                 row.push(Span::styled(std::mem::take(&mut run), run_style));

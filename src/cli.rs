@@ -77,8 +77,8 @@ pub struct ProducerArgs {
     /// Producer group.
     #[arg(long, env = "MQTUI_GROUP", default_value = "mqtui_producer_group")]
     pub group: String,
-    /// Messages per second (produce: as fast as --concurrency allows; console: 200).
-    #[arg(long, env = "MQTUI_RATE", value_parser = positive_f64)]
+    /// Messages per second, or `max` (produce: max by default; console: 200).
+    #[arg(long, env = "MQTUI_RATE", value_parser = parse_rate)]
     pub rate: Option<f64>,
     /// Sends in flight at most.
     #[arg(long, env = "MQTUI_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -114,6 +114,14 @@ fn positive_f64(s: &str) -> Result<f64, String> {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!("{s:?} is not a number > 0")),
     }
+}
+
+/// A rate: a number > 0, or `max` (as fast as the in-flight limit allows).
+fn parse_rate(s: &str) -> Result<f64, String> {
+    if s.trim().eq_ignore_ascii_case("max") {
+        return Ok(f64::INFINITY);
+    }
+    positive_f64(s)
 }
 
 fn positive_secs(s: &str) -> Result<f64, String> {
@@ -165,4 +173,88 @@ impl ClusterArgs {
     pub fn namesrv_addr(&self) -> SocketAddr {
         SocketAddr::new(self.bind, self.port)
     }
+}
+
+/// Where the config file is: `MQTUI_CONFIG`, else `$XDG_CONFIG_HOME/mqtui/config.toml`, else
+/// `~/.config/mqtui/config.toml`.
+pub fn config_path() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("MQTUI_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(p.into());
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")))?;
+    Some(base.join("mqtui").join("config.toml"))
+}
+
+/// Every environment variable a flag reads, from the command definition itself.
+fn known_env_names() -> std::collections::BTreeSet<String> {
+    fn walk(cmd: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+        for a in cmd.get_arguments() {
+            if let Some(e) = a.get_env() {
+                out.insert(e.to_string_lossy().into_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(&<Cli as clap::CommandFactory>::command(), &mut out);
+    out
+}
+
+/// Reads the config file, if there is one, and makes each `key = value` the default of the flag
+/// `--key` (through its `MQTUI_KEY` variable, so the environment and the command line still win).
+/// Keys are flag names (`timeout-ms` or `timeout_ms`). Errors name the file and the line.
+pub fn apply_config_file() -> Result<Option<std::path::PathBuf>, String> {
+    let Some(path) = config_path() else { return Ok(None) };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::env::var_os("MQTUI_CONFIG").is_none() => {
+            return Ok(None)
+        }
+        Err(e) => return Err(format!("config file {}: {e}", path.display())),
+    };
+    let table: toml::Table =
+        text.parse().map_err(|e: toml::de::Error| format!("config file {}: {e}", path.display()))?;
+    let known = known_env_names();
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| {
+                let l = l.trim_start();
+                l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
+            })
+            .map_or(String::new(), |i| format!(", line {}", i + 1))
+    };
+    for (key, value) in &table {
+        let env = format!("MQTUI_{}", key.to_ascii_uppercase().replace('-', "_"));
+        if !known.contains(&env) || env == "MQTUI_CONFIG" {
+            return Err(format!(
+                "config file {}{}: unknown key '{key}' (keys are flag names, e.g. timeout-ms = 3000)",
+                path.display(),
+                line_of(key)
+            ));
+        }
+        let v = match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(format!(
+                    "config file {}{}: '{key}' must be a single value, not {}",
+                    path.display(),
+                    line_of(key),
+                    other.type_str()
+                ))
+            }
+        };
+        if std::env::var_os(&env).is_none() {
+            // Single-threaded here: main calls this before starting anything.
+            std::env::set_var(&env, v);
+        }
+    }
+    Ok(Some(path))
 }

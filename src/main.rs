@@ -13,6 +13,10 @@ const EXIT_CONFIG: u8 = 2;
 const EXIT_START: u8 = 3;
 
 fn main() -> ExitCode {
+    if let Err(e) = mqtui::cli::apply_config_file() {
+        eprintln!("mqtui: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let cli = Cli::parse();
     let _guard = match mqtui::logging::init(&cli.log_level) {
         Ok(g) => Some(g),

@@ -195,3 +195,33 @@ fn no_name_server_exits_3_with_a_clear_message() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no name server reachable") && err.contains(&port.to_string()), "{err}");
 }
+
+#[test]
+fn the_config_file_sets_defaults_and_a_bad_one_is_named_with_its_line() {
+    let dir = std::env::temp_dir().join(format!("mqtui-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(&good, "# defaults\ntimeout-ms = 1500\nretries = 1\nfault_table = \"4x\"\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(["produce", "--count", "20", "--output", "json", "--retries", "0"])
+        .env("MQTUI_CONFIG", &good)
+        .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = &lines(&o)[0]["run"];
+    assert_eq!(run["timeout_ms"], 1500, "from the file");
+    assert_eq!(run["fault_table"], "4.x", "from the file");
+    assert_eq!(run["retries"], 0, "the command line wins");
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "timeout-ms = 1500\n\ntimeout-sm = 3\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mqtui")).args(["produce"]).env("MQTUI_CONFIG", &bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.toml") && err.contains("line 3") && err.contains("timeout-sm"), "{err}");
+
+    std::fs::write(&bad, "timeout-ms = \"soon\"\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mqtui")).args(["produce"]).env("MQTUI_CONFIG", &bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "a bad value is a bad flag");
+}

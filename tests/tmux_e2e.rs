@@ -116,3 +116,37 @@ fn a_person_isolates_a_broker_and_brings_it_back() {
     tmux.keys(&["echo still-$((40+2))", "Enter"]);
     tmux.wait_for("the shell answering", 5, |s| s.contains("still-42"));
 }
+
+/// Ctrl-C and SIGTERM leave the terminal as it was, and the run's totals on it.
+#[test]
+fn ctrl_c_and_sigterm_restore_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must install tmux (.ci/run does)");
+        return;
+    }
+    let tmux = Tmux { socket: format!("mqtui-e2e-sig-{}", std::process::id()) };
+    let logs = std::env::temp_dir().join(format!("mqtui-e2e-sig-logs-{}", std::process::id()));
+    tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", "env PS1='e2e$ ' bash --norc --noprofile"]);
+    tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+    let bin = env!("CARGO_BIN_EXE_mqtui");
+    // A topic only this run uses, to find its process.
+    let marker = format!("E2eSig{}", std::process::id());
+    let cmd = format!("MQTUI_LOG_DIR={} {bin} --scenario healthy --rate 50 --topic {marker}", logs.display());
+
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_for("the console", 20, |s| s.contains("Brokers"));
+    tmux.keys(&["C-c"]);
+    tmux.wait_for("the prompt after Ctrl-C", 10, |s| {
+        s.contains("mqtui: sent") && !s.contains("Brokers") && s.lines().filter(|l| l.starts_with("e2e$")).count() >= 2
+    });
+
+    tmux.keys(&["clear", "Enter"]);
+    tmux.keys(&[&format!("{cmd}; echo after-term"), "Enter"]);
+    tmux.wait_for("the console again", 20, |s| s.contains("Brokers"));
+    // SIGTERM from outside, as a process manager would send it.
+    let killed = Command::new("pkill").args(["-TERM", "-f", &marker]).status().expect("pkill");
+    assert!(killed.success());
+    tmux.wait_for("the prompt after SIGTERM", 20, |s| {
+        s.contains("after-term") && s.contains("mqtui: sent") && !s.contains("Brokers")
+    });
+}

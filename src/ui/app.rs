@@ -593,14 +593,10 @@ impl App {
                 self.push_settings();
             }
             Action::RateUp | Action::RateDown => {
+                // None is "max": above every step.
                 let cur = self.settings.rate.unwrap_or(f64::INFINITY);
                 self.settings.rate = if action == Action::RateUp {
-                    RATE_STEPS
-                        .iter()
-                        .copied()
-                        .find(|r| *r > cur)
-                        .or(if cur.is_finite() { None } else { Some(cur) })
-                        .filter(|r| r.is_finite())
+                    RATE_STEPS.iter().copied().find(|r| *r > cur)
                 } else {
                     RATE_STEPS.iter().rev().copied().find(|r| *r < cur).or(Some(RATE_STEPS[0]))
                 };

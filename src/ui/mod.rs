@@ -144,7 +144,11 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     let producer = Producer::new(produce::producer_config(&args.producer, target.namesrvs.clone()));
     let mut events = producer.subscribe();
     let settings = LoadSettings {
-        rate: Some(args.producer.rate.unwrap_or(200.0)),
+        rate: match args.producer.rate {
+            None => Some(200.0),
+            Some(r) if r.is_infinite() => None,
+            r => r,
+        },
         concurrency: args.producer.concurrency as usize,
         paused: false,
     };
@@ -180,9 +184,24 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     app.controls = Some(Controls { producer, cluster: target.demo.clone(), settings: settings_tx });
     app.refresh_injected();
 
+    let started = Instant::now();
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, &mut app, &mut events, args.fps).await;
     ratatui::restore();
+    // What the run did, left on the terminal after the screen is gone.
+    if let Some(c) = &app.controls {
+        let n = c.producer.counters();
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "mqtui: sent {} · ok {} · failed {} · retried {} · {:.1} s · {:.0} msg/s",
+            fmt::count(n.sent),
+            fmt::count(n.ok),
+            fmt::count(n.failed),
+            fmt::count(n.attempts.saturating_sub(n.sent)),
+            secs,
+            n.sent as f64 / secs.max(0.001)
+        );
+    }
     let _ = cancel_tx.send(true);
     driver.abort();
     if let Some(c) = &target.demo {

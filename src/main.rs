@@ -27,7 +27,8 @@ fn main() -> ExitCode {
     };
     // `produce` runs on one thread unless told otherwise: its hot path is cheap, cross-thread
     // wake-ups are not (see README, benchmarks), and the other core is left to the cluster.
-    let single = matches!(cli.command, Some(Command::Produce(_)));
+    // The console, too: its producer gets a thread of its own (ui::Engine); the UI needs one.
+    let single = matches!(cli.command, Some(Command::Produce(_)) | None);
     let rt = match runtime(single) {
         Ok(rt) => rt,
         Err(e) => {

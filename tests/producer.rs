@@ -2,6 +2,7 @@
 //! are checked on tokio's paused clock, so durations are exact.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -33,7 +34,7 @@ fn ms(n: u64) -> Duration {
 }
 
 /// Every send ended in exactly one outcome, and the producer's totals agree: sent = ok + failed.
-fn check_accounting(p: &Producer, outcomes: &[SendOutcome]) {
+fn check_accounting(p: &Producer, outcomes: &[Arc<SendOutcome>]) {
     let c = p.counters();
     assert_eq!(c.sent, outcomes.len() as u64, "one outcome per send");
     assert_eq!(c.sent, c.ok + c.failed, "sent = ok + failed");
@@ -48,7 +49,7 @@ fn check_accounting(p: &Producer, outcomes: &[SendOutcome]) {
     }
 }
 
-fn first_broker(o: &SendOutcome) -> &str {
+fn first_broker(o: &Arc<SendOutcome>) -> &str {
     &o.attempts[0].broker
 }
 
@@ -148,7 +149,7 @@ async fn a_down_broker_fails_to_send_and_is_retried_on_another_broker() {
     let outcomes = join_all((0..60).map(|_| p.send(msg()))).await;
     check_accounting(&p, &outcomes);
     assert!(outcomes.iter().all(|o| o.result.is_ok()), "0 FAILED");
-    let retried: Vec<&SendOutcome> = outcomes.iter().filter(|o| o.attempts.len() > 1).collect();
+    let retried: Vec<&Arc<SendOutcome>> = outcomes.iter().filter(|o| o.attempts.len() > 1).collect();
     assert!(!retried.is_empty(), "some first attempts went to broker-b");
     for o in retried {
         let (a1, a2) = (&o.attempts[0], &o.attempts[1]);
@@ -182,7 +183,7 @@ async fn a_hanging_broker_times_out_at_the_deadline_and_the_retry_gets_the_time_
     // 8 sends at once cover all 8 queues: 4 start on broker-b.
     let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
     check_accounting(&p, &outcomes);
-    let hung: Vec<&SendOutcome> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
+    let hung: Vec<&Arc<SendOutcome>> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
     assert_eq!(hung.len(), 4);
     for o in hung {
         assert_eq!(o.attempts.len(), 1, "no time left, no retry");
@@ -198,7 +199,7 @@ async fn a_hanging_broker_times_out_at_the_deadline_and_the_retry_gets_the_time_
     let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
     check_accounting(&p, &outcomes);
     assert!(outcomes.iter().all(|o| o.is_ok()), "with a per-attempt cap the retry fits");
-    let retried: Vec<&SendOutcome> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
+    let retried: Vec<&Arc<SendOutcome>> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
     assert_eq!(retried.len(), 4);
     for o in retried {
         assert_eq!(o.attempts.len(), 2);
@@ -217,7 +218,7 @@ async fn system_busy_is_not_retried_but_isolates_the_broker() {
     let p = producer(&c, |_| {});
     let outcomes = join_all((0..12).map(|_| p.send(msg()))).await;
     check_accounting(&p, &outcomes);
-    let busy: Vec<&SendOutcome> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
+    let busy: Vec<&Arc<SendOutcome>> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
     assert_eq!(busy.len(), 4, "12 queues, 12 sends: 4 on broker-b");
     for o in busy {
         assert_eq!(o.attempts.len(), 1, "no retry");
@@ -269,7 +270,7 @@ async fn with_every_broker_isolated_sends_still_go_out() {
     c.clear_all();
     let outcomes = join_all((0..30).map(|_| p.send(msg()))).await;
     assert!(outcomes.iter().all(|o| o.is_ok()), "sends went out and were stored");
-    let all: Vec<SendOutcome> = first.into_iter().chain(outcomes).collect();
+    let all: Vec<Arc<SendOutcome>> = first.into_iter().chain(outcomes).collect();
     check_accounting(&p, &all);
 }
 
@@ -315,7 +316,7 @@ async fn a_missing_topic_says_so() {
     });
     let p = producer(&c, |_| {});
     let o = p.send(msg()).await;
-    let f = o.result.unwrap_err();
+    let f = o.result.clone().unwrap_err();
     assert_eq!(f.kind, FailureKind::NoRoute);
     assert!(f.message.contains("SpecTopic") && f.message.contains("auto-create"), "{}", f.message);
 }

@@ -65,7 +65,7 @@ pub async fn run(
     mut settings: watch::Receiver<LoadSettings>,
     stop: StopAfter,
     mut cancel: watch::Receiver<bool>,
-    out: Option<mpsc::Sender<SendOutcome>>,
+    out: Option<mpsc::Sender<Arc<SendOutcome>>>,
 ) -> u64 {
     let body = template.body();
     let start = Instant::now();

@@ -120,7 +120,11 @@ struct Inner {
     faults: Mutex<LatencyFaultTolerance>,
     avoidance: AtomicBool,
     table: AtomicU8,
+    /// Every event, attempts included.
     events: broadcast::Sender<Event>,
+    /// Every event but attempts (each completed send carries its attempts): cheaper for views
+    /// that aggregate completed sends, such as the console.
+    outcomes: broadcast::Sender<Event>,
     ids: UniqIdGenerator,
     next_send: AtomicU64,
     counters: Counters,
@@ -157,6 +161,7 @@ impl Producer {
         cache.seed = config.queue_seed;
         let routes = Arc::new(cache);
         let (events, _) = broadcast::channel(config.event_capacity.max(16));
+        let (outcomes, _) = broadcast::channel(config.event_capacity.max(16));
         let inner = Arc::new(Inner {
             avoidance: AtomicBool::new(config.fault_avoidance),
             table: AtomicU8::new(table_code(config.fault_table)),
@@ -165,6 +170,7 @@ impl Producer {
             routes,
             faults: Mutex::new(LatencyFaultTolerance::default()),
             events,
+            outcomes,
             ids: UniqIdGenerator::default(),
             next_send: AtomicU64::new(1),
             counters: Counters::default(),
@@ -188,9 +194,18 @@ impl Producer {
         &self.inner.config
     }
 
-    /// Events from now on.
+    /// Every event from now on, attempts included.
     pub fn subscribe(&self) -> EventStream {
         EventStream::new(self.inner.events.subscribe())
+    }
+
+    /// Every event from now on except [`Event::Attempt`] (completed sends carry their attempts).
+    pub fn subscribe_outcomes(&self) -> EventStream {
+        EventStream::new(self.inner.outcomes.subscribe())
+    }
+
+    fn has_subscribers(&self) -> bool {
+        self.inner.events.receiver_count() > 0 || self.inner.outcomes.receiver_count() > 0
     }
 
     pub fn counters(&self) -> CountersSnapshot {
@@ -265,12 +280,18 @@ impl Producer {
 
     fn emit(&self, e: Event) {
         // No subscriber, or a full one: never wait.
-        let _ = self.inner.events.send(e);
+        if self.inner.outcomes.receiver_count() > 0 {
+            let _ = self.inner.outcomes.send(e.clone());
+        }
+        if self.inner.events.receiver_count() > 0 {
+            let _ = self.inner.events.send(e);
+        }
     }
 
     /// Sends one message and returns when it has ended: stored, or failed for good. Never takes
-    /// longer than the timeout (plus the time to notice it passed).
-    pub async fn send(&self, mut msg: Message) -> SendOutcome {
+    /// longer than the timeout (plus the time to notice it passed). The outcome is shared with
+    /// the event subscribers (no copy).
+    pub async fn send(&self, mut msg: Message) -> Arc<SendOutcome> {
         let inner = &self.inner;
         let send = inner.next_send.fetch_add(1, Ordering::Relaxed);
         inner.counters.sent.fetch_add(1, Ordering::Relaxed);
@@ -284,8 +305,16 @@ impl Producer {
         let topic: Arc<str> = msg.topic.as_str().into();
         let mut attempts = Vec::new();
         let result = self.send_inner(send, &msg, started, &mut attempts).await;
-        let outcome =
-            SendOutcome { send, topic, msg_id, started, started_wall, latency: started.elapsed(), attempts, result };
+        let outcome = Arc::new(SendOutcome {
+            send,
+            topic,
+            msg_id,
+            started,
+            started_wall,
+            latency: started.elapsed(),
+            attempts,
+            result,
+        });
         let c = &inner.counters;
         if outcome.is_ok() {
             c.ok.fetch_add(1, Ordering::Relaxed);
@@ -293,8 +322,8 @@ impl Producer {
             c.failed.fetch_add(1, Ordering::Relaxed);
         }
         c.in_flight.fetch_sub(1, Ordering::Relaxed);
-        if inner.events.receiver_count() > 0 {
-            self.emit(Event::Completed(Arc::new(outcome.clone())));
+        if self.has_subscribers() {
+            self.emit(Event::Completed(outcome.clone()));
         }
         outcome
     }
@@ -504,7 +533,7 @@ impl Producer {
 
     fn record_attempt(&self, send: u64, attempts: &mut Vec<AttemptRecord>, record: AttemptRecord) {
         if self.inner.events.receiver_count() > 0 {
-            self.emit(Event::Attempt { send, record: Arc::new(record.clone()) });
+            let _ = self.inner.events.send(Event::Attempt { send, record: Arc::new(record.clone()) });
         }
         attempts.push(record);
     }

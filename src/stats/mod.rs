@@ -123,11 +123,21 @@ impl RunStats {
 
     /// Makes sure a broker has a row (so that idle brokers show too).
     pub fn broker(&mut self, name: &Arc<str>) -> &mut BrokerStats {
-        self.brokers.entry(name.clone()).or_insert_with(|| BrokerStats::new(name.clone()))
+        // Look up first: no reference count traffic on the common path.
+        if !self.brokers.contains_key(name) {
+            self.brokers.insert(name.clone(), BrokerStats::new(name.clone()));
+        }
+        self.brokers.get_mut(name).expect("just inserted")
     }
 
     /// Adds one completed send and its attempts.
     pub fn record(&mut self, o: &SendOutcome) {
+        self.record_with(o, true)
+    }
+
+    /// Adds one completed send; its latencies go into the histograms only when `latency` (a view
+    /// that samples under heavy load keeps every count exact and samples only the percentiles).
+    pub fn record_with(&mut self, o: &SendOutcome, latency: bool) {
         self.sent += 1;
         if o.is_ok() {
             self.ok += 1;
@@ -135,7 +145,9 @@ impl RunStats {
             self.failed += 1;
         }
         *self.statuses.entry(o.status_name()).or_default() += 1;
-        record(&mut self.latency, o.latency);
+        if latency {
+            record(&mut self.latency, o.latency);
+        }
         self.attempts += o.attempts.len() as u64;
         self.retries += o.attempts.len().saturating_sub(1) as u64;
         for (i, a) in o.attempts.iter().enumerate() {
@@ -146,7 +158,9 @@ impl RunStats {
             } else {
                 b.failed += 1;
             }
-            record(&mut b.latency, a.latency);
+            if latency {
+                record(&mut b.latency, a.latency);
+            }
             b.last_latency = Some(a.latency);
             if let Some(code) = a.code.filter(|c| *c != 0) {
                 *b.codes.entry(code).or_default() += 1;

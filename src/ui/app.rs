@@ -18,6 +18,9 @@ use crate::producer::{AttemptOutcome, Event, FaultTable, Producer, SendOutcome};
 use crate::remoting::ResponseCode;
 use crate::stats::RunStats;
 
+/// Plain successes per frame whose latency goes into the percentiles; above it, an even sample.
+pub const SAMPLE_PER_FRAME: usize = 1000;
+
 /// Sends kept in the log.
 pub const LOG_CAPACITY: usize = 2000;
 /// Seconds of history for sparklines, the timeline and the chart.
@@ -34,9 +37,9 @@ fn histogram() -> Hist {
     Histogram::new_with_bounds(1, HIST_MAX_US, 2).expect("valid bounds")
 }
 
-/// A quantile in µs, at the low edge of its bucket (so 1000 ms shows as 1000, not 1004).
+/// A quantile in µs, the middle of its bucket (2 significant digits: within ±0.4 %).
 pub fn hist_quantile(h: &Hist, q: f64) -> Option<u64> {
-    (!h.is_empty()).then(|| h.lowest_equivalent(h.value_at_quantile(q)))
+    (!h.is_empty()).then(|| h.median_equivalent(h.value_at_quantile(q)))
 }
 
 pub fn hist_max(h: &Hist) -> Option<u64> {
@@ -49,6 +52,8 @@ pub struct Second {
     /// Seconds since the console started.
     pub index: u64,
     pub hist: Hist,
+    /// The largest latency (µs) of every attempt, sampled or not.
+    pub exact_max: u64,
     pub failed: u64,
     /// p99 and max (µs), cached once the second is over (charts read them every frame).
     pub p99: Option<u64>,
@@ -59,7 +64,7 @@ pub struct Second {
 impl Second {
     fn finish(&mut self) {
         self.p99 = hist_quantile(&self.hist, 0.99);
-        self.max = hist_max(&self.hist);
+        self.max = (self.exact_max > 0).then_some(self.exact_max);
         self.done = true;
     }
 }
@@ -134,9 +139,15 @@ impl BrokerView {
         out
     }
 
+    /// The largest latency (µs) of the last [`WINDOW_SECS`] seconds up to `now_index`.
+    pub fn window_max(&self, now_index: u64) -> Option<u64> {
+        let from = now_index.saturating_sub(WINDOW_SECS - 1);
+        self.seconds.iter().filter(|s| s.index >= from && s.index <= now_index).map(|s| s.exact_max).max()
+    }
+
     /// The per-second maximum latency (µs) of the last `n` seconds.
     pub fn per_second_max(&self, now_index: u64, n: u64) -> Vec<Option<u64>> {
-        self.per_second(now_index, n, |s| if s.done { s.max } else { hist_max(&s.hist) })
+        self.per_second(now_index, n, |s| if s.done { s.max } else { Some(s.exact_max) })
     }
 
     /// The per-second p99 latency (µs) of the last `n` seconds.
@@ -187,7 +198,10 @@ impl ViewData {
     }
 
     pub fn broker(&mut self, name: &Arc<str>) -> &mut BrokerView {
-        self.brokers.entry(name.clone()).or_insert_with(|| BrokerView::new(name.clone()))
+        if !self.brokers.contains_key(name) {
+            self.brokers.insert(name.clone(), BrokerView::new(name.clone()));
+        }
+        self.brokers.get_mut(name).expect("just inserted")
     }
 
     /// Moves time on: old seconds leave the window and the history.
@@ -228,7 +242,7 @@ impl ViewData {
     /// Applies one producer event.
     pub fn apply(&mut self, e: &Event) {
         match e {
-            Event::Completed(o) => self.completed(o),
+            Event::Completed(o) => self.completed(o, true),
             Event::Fault(f) => {
                 let b = self.broker(&f.broker);
                 b.reachable = f.reachable;
@@ -264,8 +278,28 @@ impl ViewData {
         }
     }
 
-    fn completed(&mut self, o: &Arc<SendOutcome>) {
-        self.stats.record(o);
+    /// Applies a frame's worth of events. Counts, maxima, failures and the log take every send;
+    /// above [`SAMPLE_PER_FRAME`] plain successes in one frame, the latency histograms (the
+    /// percentiles) take an even sample of them, so the view keeps up at any rate.
+    pub fn apply_batch(&mut self, events: &[Event]) {
+        let plain = |o: &SendOutcome| o.attempts.len() == 1 && o.attempts[0].outcome == AttemptOutcome::Ok;
+        let n_plain = events.iter().filter(|e| matches!(e, Event::Completed(o) if plain(o))).count();
+        let stride = n_plain.div_ceil(SAMPLE_PER_FRAME).max(1);
+        let mut k = 0usize;
+        for e in events {
+            match e {
+                Event::Completed(o) if plain(o) => {
+                    self.completed(o, k % stride == 0);
+                    k += 1;
+                }
+                Event::Completed(o) => self.completed(o, true),
+                other => self.apply(other),
+            }
+        }
+    }
+
+    fn completed(&mut self, o: &Arc<SendOutcome>, sample: bool) {
+        self.stats.record_with(o, sample);
         let window_from = self.second_of(self.now).saturating_sub(WINDOW_SECS - 1);
         let current_second = self.window_second;
         for a in &o.attempts {
@@ -275,7 +309,10 @@ impl ViewData {
             let us = (a.latency.as_micros() as u64).clamp(1, HIST_MAX_US);
             match b.seconds.iter_mut().rev().find(|s| s.index == idx) {
                 Some(s) => {
-                    let _ = s.hist.record(us);
+                    if sample {
+                        let _ = s.hist.record(us);
+                    }
+                    s.exact_max = s.exact_max.max(us);
                     if !a.outcome.is_stored() {
                         s.failed += 1;
                     }
@@ -290,6 +327,7 @@ impl ViewData {
                     let mut sec = Second {
                         index: idx,
                         hist,
+                        exact_max: us,
                         failed: u64::from(!a.outcome.is_stored()),
                         p99: None,
                         max: None,
@@ -303,7 +341,7 @@ impl ViewData {
                     b.seconds.insert(pos, sec);
                 }
             }
-            if idx >= window_from {
+            if idx >= window_from && sample {
                 let _ = b.window.record(us);
             }
             if b.last_outcome.is_none() || end >= b.failures.back().copied().unwrap_or(end) {
@@ -498,6 +536,17 @@ impl App {
 
     pub fn apply(&mut self, e: &Event) {
         self.live.apply(e);
+        if self.frozen.is_none() {
+            self.dirty = true;
+        }
+    }
+
+    /// Applies a frame's events at once (see [`ViewData::apply_batch`]).
+    pub fn apply_batch(&mut self, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        self.live.apply_batch(events);
         if self.frozen.is_none() {
             self.dirty = true;
         }

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 use ratatui::Frame;
 
-use super::app::{hist_max, hist_quantile, App, BrokerState, BrokerView, Focus, WINDOW_SECS};
+use super::app::{hist_quantile, App, BrokerState, BrokerView, Focus, WINDOW_SECS};
 use super::fmt::{count, countdown, ms_cell, sparkline};
 use super::theme::Theme;
 use crate::stats::BrokerStats;
@@ -27,6 +27,13 @@ struct Ctx<'a> {
     t: &'a Theme,
     cur: u64,
     spark: u16,
+}
+
+/// A quantile of the window, never above the window's exact maximum (histogram buckets are
+/// ±0.4 % wide).
+fn window_quantile(c: &Ctx, b: &BrokerView, q: f64) -> Option<u64> {
+    let v = hist_quantile(&b.window, q)?;
+    Some(b.window_max(c.cur).map_or(v, |m| v.min(m)))
 }
 
 fn stat(s: Option<&BrokerStats>, f: fn(&BrokerStats) -> u64) -> u64 {
@@ -58,9 +65,9 @@ const COLS: &[Col] = &[
     },
     Col { header: "away", width: 6, rank: 2, cell: |_, _, s| Cell::from(count(stat(s, |s| s.retried_away))) },
     Col { header: "onto", width: 6, rank: 2, cell: |_, _, s| Cell::from(count(stat(s, |s| s.retried_onto))) },
-    Col { header: "p50", width: 6, rank: 1, cell: |_, b, _| Cell::from(ms_cell(hist_quantile(&b.window, 0.5))) },
-    Col { header: "p99", width: 6, rank: 0, cell: |_, b, _| Cell::from(ms_cell(hist_quantile(&b.window, 0.99))) },
-    Col { header: "max", width: 6, rank: 3, cell: |_, b, _| Cell::from(ms_cell(hist_max(&b.window))) },
+    Col { header: "p50", width: 6, rank: 1, cell: |c, b, _| Cell::from(ms_cell(window_quantile(c, b, 0.5))) },
+    Col { header: "p99", width: 6, rank: 0, cell: |c, b, _| Cell::from(ms_cell(window_quantile(c, b, 0.99))) },
+    Col { header: "max", width: 6, rank: 3, cell: |c, b, _| Cell::from(ms_cell(b.window_max(c.cur))) },
     Col {
         header: "last",
         width: 6,

@@ -140,9 +140,16 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         theme = theme.monochrome();
     }
     crate::protocol::message::validate_topic(&args.producer.topic).map_err(|e| StartError::config(e.to_string()))?;
-    let target = produce::target(&args.producer, "demo").await?;
-    let producer = Producer::new(produce::producer_config(&args.producer, target.namesrvs.clone()));
-    let mut events = producer.subscribe();
+    // The producer (and the demo cluster) get a thread of their own: the hot path never shares a
+    // thread with drawing, and a single-threaded runtime has no cross-thread wake-ups.
+    let engine = Engine::start().map_err(|e| StartError::start(format!("cannot start the producer thread: {e}")))?;
+    let pargs = args.producer.clone();
+    let target = engine.run(async move { produce::target(&pargs, "demo").await }).await??;
+    let producer = {
+        let _in = engine.handle.enter();
+        Producer::new(produce::producer_config(&args.producer, target.namesrvs.clone()))
+    };
+    let mut events = producer.subscribe_outcomes();
     let settings = LoadSettings {
         rate: match args.producer.rate {
             None => Some(200.0),
@@ -162,7 +169,9 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     };
     let mut app = App::new(ctx, theme, settings, producer.fault_table(), producer.fault_avoidance());
     // The route first, so the brokers show before the first send completes.
-    match tokio::time::timeout(Duration::from_secs(5), producer.lookup(&args.producer.topic)).await {
+    let (p, topic) = (producer.clone(), args.producer.topic.clone());
+    let lookup = engine.run(async move { tokio::time::timeout(Duration::from_secs(5), p.lookup(&topic)).await });
+    match lookup.await? {
         Ok(Ok(info)) => {
             for b in &info.brokers {
                 app.live.broker(b);
@@ -173,7 +182,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     }
     let (settings_tx, settings_rx) = watch::channel(settings);
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    let driver = tokio::spawn(load::run(
+    let driver = engine.handle.spawn(load::run(
         producer.clone(),
         produce::template(&args.producer),
         settings_rx,
@@ -207,8 +216,52 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     if let Some(c) = &target.demo {
         c.shutdown();
     }
+    drop(app);
+    drop(engine);
     result.map_err(|e| StartError::start(format!("terminal error: {e}")))?;
     Ok(produce::EXIT_OK)
+}
+
+/// A single-threaded runtime on its own thread for the producer, the load driver and the demo
+/// cluster; it stops when dropped.
+struct Engine {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Engine {
+    fn start() -> std::io::Result<Engine> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new().name("mqtui-producer".into()).spawn(move || {
+            rt.block_on(async {
+                let _ = stopped.await;
+            });
+            rt.shutdown_timeout(Duration::from_millis(500));
+        })?;
+        Ok(Engine { handle, stop: Some(stop), thread: Some(thread) })
+    }
+
+    /// Runs `fut` on the producer thread and waits for it.
+    async fn run<T: Send + 'static>(
+        &self,
+        fut: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Result<T, StartError> {
+        self.handle.spawn(fut).await.map_err(|e| StartError::start(format!("producer thread failed: {e}")))
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 async fn event_loop(
@@ -222,9 +275,13 @@ async fn event_loop(
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut next_draw = Instant::now();
+    // Busy: events came in the last frame; then they are drained once a frame (oha) instead of
+    // waking this thread for each one. Idle: wait for the next one, to show it at once.
+    let mut busy = false;
+    let mut batch = Vec::new();
     loop {
         // Redraw soon when something changed; otherwise wake once a second for the clock.
-        let wake = if app.dirty { next_draw } else { next_draw.max(Instant::now() + Duration::from_secs(1)) };
+        let wake = if app.dirty || busy { next_draw } else { next_draw.max(Instant::now() + Duration::from_secs(1)) };
         #[cfg(unix)]
         let sigterm = term.recv();
         #[cfg(not(unix))]
@@ -235,13 +292,10 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e),
                 None => app.quit = true,
             },
-            e = events.recv() => {
+            e = events.recv(), if !busy => {
                 if let Some(e) = e {
                     app.apply(&e);
-                    // Drain what else is waiting, once (oha).
-                    while let Some(e) = events.try_recv() {
-                        app.apply(&e);
-                    }
+                    busy = true;
                 }
             }
             _ = tokio::time::sleep_until(wake) => {}
@@ -252,6 +306,15 @@ async fn event_loop(
         }
         let now = Instant::now();
         if now >= next_draw {
+            batch.clear();
+            while let Some(e) = events.try_recv() {
+                batch.push(e);
+                if batch.len() >= 1 << 16 {
+                    break;
+                }
+            }
+            busy = !batch.is_empty();
+            app.apply_batch(&batch);
             app.tick(now);
             if app.dirty {
                 terminal.draw(|f| render(f, app))?;

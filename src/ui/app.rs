@@ -176,6 +176,8 @@ pub struct ViewData {
     pub in_flight: u64,
     /// The second the latency windows were last rebuilt for.
     window_second: u64,
+    /// Sends that left the log, to be dropped elsewhere (see `ui::Engine`'s reaper).
+    pub evicted: Vec<Arc<SendOutcome>>,
 }
 
 impl ViewData {
@@ -189,6 +191,7 @@ impl ViewData {
             warnings: VecDeque::new(),
             in_flight: 0,
             window_second: 0,
+            evicted: Vec::new(),
         }
     }
 
@@ -379,7 +382,9 @@ impl ViewData {
         }
         self.log.push_front(o.clone());
         while self.log.len() > LOG_CAPACITY {
-            self.log.pop_back();
+            if let Some(old) = self.log.pop_back() {
+                self.evicted.push(old);
+            }
         }
     }
 }

@@ -193,9 +193,14 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     app.controls = Some(Controls { producer, cluster: target.demo.clone(), settings: settings_tx });
     app.refresh_injected();
 
+    // Spent events and evicted sends go back to the producer's thread to be dropped: the memory
+    // was allocated there, and freeing it there is cheap; freeing it here costs the UI thread
+    // (and so the producer, on a 2-core machine) several times as much.
+    let (reap_tx, mut reap_rx) = tokio::sync::mpsc::channel::<Reap>(64);
+    engine.handle.spawn(async move { while reap_rx.recv().await.is_some() {} });
     let started = Instant::now();
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, &mut app, &mut events, args.fps).await;
+    let result = event_loop(&mut terminal, &mut app, &mut events, args.fps, &reap_tx).await;
     ratatui::restore();
     // What the run did, left on the terminal after the screen is gone.
     if let Some(c) = &app.controls {
@@ -264,11 +269,18 @@ impl Drop for Engine {
     }
 }
 
+/// What the UI is done with, sent to be dropped on the producer's thread.
+struct Reap {
+    _events: Vec<crate::producer::Event>,
+    _evicted: Vec<std::sync::Arc<crate::producer::SendOutcome>>,
+}
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     events: &mut EventStream,
     fps: u32,
+    reap: &tokio::sync::mpsc::Sender<Reap>,
 ) -> std::io::Result<()> {
     let mut input = crossterm::event::EventStream::new();
     let frame = Duration::from_millis(1000 / u64::from(fps.clamp(1, 120)));
@@ -315,6 +327,12 @@ async fn event_loop(
             }
             busy = !batch.is_empty();
             app.apply_batch(&batch);
+            if busy || !app.live.evicted.is_empty() {
+                let spent =
+                    Reap { _events: std::mem::take(&mut batch), _evicted: std::mem::take(&mut app.live.evicted) };
+                // A full channel: drop here instead, never wait.
+                let _ = reap.try_send(spent);
+            }
             app.tick(now);
             if app.dirty {
                 terminal.draw(|f| render(f, app))?;

@@ -13,6 +13,8 @@ const EXIT_CONFIG: u8 = 2;
 const EXIT_START: u8 = 3;
 
 fn main() -> ExitCode {
+    // Readable panic reports; the console's own hook (ratatui::init) restores the terminal first.
+    let _ = color_eyre::install();
     if let Err(e) = mqtui::cli::apply_config_file() {
         eprintln!("mqtui: {e}");
         return ExitCode::from(EXIT_CONFIG);

@@ -144,3 +144,33 @@ async fn real_peer_answers_our_requests() {
         assert!(offsets.windows(2).all(|w| w[1] == w[0] + 1), "{}: {offsets:?}", bd.broker_name);
     }
 }
+
+/// `mqtui produce` against the real peer: every send stored, both brokers used, offset ids that
+/// name the broker that stored them.
+#[test]
+fn mqtui_produce_against_the_real_peer() {
+    let Ok(namesrv) = std::env::var("MQTUI_PEER_NAMESRV") else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must start the real peer");
+        return;
+    };
+    let topic = format!("MqtuiProduce{}", std::process::id());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(["produce", "--namesrv", &namesrv, "--topic", &topic, "--count", "3000", "--size", "5000"])
+        .args(["--output", "jsonl"])
+        .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["ok"], 3000);
+    assert_eq!(summary["failed"], 0);
+    let used = summary["brokers"].as_array().unwrap().iter().filter(|b| b["ok"].as_u64().unwrap() > 0).count();
+    assert!(used >= 2, "both brokers stored messages: {summary}");
+    for l in text.lines().filter(|l| l.starts_with("{\"type\":\"result\"")) {
+        let r: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(r["status"], "SEND_OK");
+        let (store, _) = decode_offset_msg_id(r["offset_msg_id"].as_str().unwrap()).unwrap();
+        assert!(store.ip().is_loopback());
+    }
+}

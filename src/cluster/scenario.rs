@@ -337,106 +337,41 @@ impl Scenario {
     /// The built-in scenario `name`.
     pub fn builtin(name: &str) -> Option<Scenario> {
         let b = "broker-b";
+        let slow = || Change { latency_ms: Some(700), jitter_ms: Some(100), ..Default::default() };
+        let down = || Change { down: Some(true), ..Default::default() };
         let (description, repeat, steps): (&str, f64, Vec<Step>) = match name {
             "healthy" => ("every broker answers at once", 0.0, vec![]),
             "slow-broker" => (
                 "broker-b answers in 700 ± 100 ms from 2 s to 30 s (isolated for 2 s after each slow reply), then recovers; every 60 s",
                 60.0,
-                vec![
-                    step(
-                        2.0,
-                        b,
-                        Change {
-                            latency_ms: Some(700),
-                            jitter_ms: Some(100),
-                            ..Default::default()
-                        },
-                    ),
-                    step(30.0, b, clear()),
-                ],
+                vec![step(2.0, b, slow()), step(30.0, b, clear())],
             ),
             "broker-down" => (
                 "broker-b goes down at 3 s (sends fail to connect, are retried on another broker) and comes back at 15 s; every 40 s",
                 40.0,
-                vec![
-                    step(
-                        3.0,
-                        b,
-                        Change {
-                            down: Some(true),
-                            ..Default::default()
-                        },
-                    ),
-                    step(15.0, b, clear()),
-                ],
+                vec![step(3.0, b, down()), step(15.0, b, clear())],
             ),
             "hang" => (
                 "broker-b reads requests and never answers from 3 s to 15 s (sends time out); every 40 s",
                 40.0,
-                vec![
-                    step(
-                        3.0,
-                        b,
-                        Change {
-                            hang: Some(true),
-                            ..Default::default()
-                        },
-                    ),
-                    step(15.0, b, clear()),
-                ],
+                vec![step(3.0, b, Change { hang: Some(true), ..Default::default() }), step(15.0, b, clear())],
             ),
             "busy" => (
                 "broker-b answers SYSTEM_BUSY from 3 s to 13 s (async sends are not retried); every 40 s",
                 40.0,
                 vec![
-                    step(
-                        3.0,
-                        b,
-                        Change {
-                            error: Some("SYSTEM_BUSY".into()),
-                            ..Default::default()
-                        },
-                    ),
+                    step(3.0, b, Change { error: Some("SYSTEM_BUSY".into()), ..Default::default() }),
                     step(13.0, b, clear()),
                 ],
             ),
-            "flapping" => (
-                "broker-b goes down for 4 s every 8 s",
-                8.0,
-                vec![
-                    step(
-                        2.0,
-                        b,
-                        Change {
-                            down: Some(true),
-                            ..Default::default()
-                        },
-                    ),
-                    step(6.0, b, clear()),
-                ],
-            ),
+            "flapping" => ("broker-b goes down for 4 s every 8 s", 8.0, vec![step(2.0, b, down()), step(6.0, b, clear())]),
             "demo" => (
                 "broker-b slow (700 ms) from 2 s to 10 s, broker-c down from 10 s to 18 s, all healthy until 30 s; repeats",
                 30.0,
                 vec![
-                    step(
-                        2.0,
-                        b,
-                        Change {
-                            latency_ms: Some(700),
-                            jitter_ms: Some(100),
-                            ..Default::default()
-                        },
-                    ),
+                    step(2.0, b, slow()),
                     step(10.0, b, clear()),
-                    step(
-                        10.0,
-                        "broker-c",
-                        Change {
-                            down: Some(true),
-                            ..Default::default()
-                        },
-                    ),
+                    step(10.0, "broker-c", down()),
                     step(18.0, "broker-c", clear()),
                 ],
             ),

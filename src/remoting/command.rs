@@ -238,6 +238,21 @@ impl fmt::Debug for RemotingCommand {
 }
 
 impl RemotingCommand {
+    /// A command with every field zero or empty, as a JSON decoder starts from.
+    fn blank_json() -> Self {
+        RemotingCommand {
+            code: 0,
+            language: LanguageCode::Other,
+            version: 0,
+            opaque: 0,
+            flag: 0,
+            remark: None,
+            ext_fields: ExtFields::new(),
+            body: Bytes::new(),
+            serialize_type: SerializeType::Json,
+        }
+    }
+
     /// A new request with a fresh opaque.
     pub fn request(code: i32, ext_fields: ExtFields) -> Self {
         RemotingCommand {
@@ -576,17 +591,7 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RemotingCommand, A::Error> {
         let mut code = None;
-        let mut cmd = RemotingCommand {
-            code: 0,
-            language: LanguageCode::Other,
-            version: 0,
-            opaque: 0,
-            flag: 0,
-            remark: None,
-            ext_fields: ExtFields::new(),
-            body: Bytes::new(),
-            serialize_type: SerializeType::Json,
-        };
+        let mut cmd = RemotingCommand::blank_json();
         while let Some(key) = map.next_key::<CowStr>()? {
             match key.0.as_ref() {
                 "code" => code = Some(map.next_value::<i32>()?),
@@ -876,17 +881,7 @@ mod fast_json {
         std::str::from_utf8(header).ok()?;
         let mut p = P { b: header, i: 0 };
         let mut code = None;
-        let mut cmd = RemotingCommand {
-            code: 0,
-            language: LanguageCode::Other,
-            version: 0,
-            opaque: 0,
-            flag: 0,
-            remark: None,
-            ext_fields: ExtFields::new(),
-            body: Bytes::new(),
-            serialize_type: SerializeType::Json,
-        };
+        let mut cmd = RemotingCommand::blank_json();
         let mut entries = Vec::new();
         p.eat(b'{')?;
         if p.eat(b'}').is_some() {

@@ -18,6 +18,9 @@ use crate::producer::{AttemptOutcome, Event, FaultTable, Producer, SendOutcome};
 use crate::remoting::ResponseCode;
 use crate::stats::RunStats;
 
+/// How long the header shows a warning.
+pub const WARNING_SECS: u64 = 60;
+
 /// Plain successes per frame whose latency goes into the percentiles; above it, an even sample.
 pub const SAMPLE_PER_FRAME: usize = 1000;
 
@@ -172,7 +175,8 @@ pub struct ViewData {
     pub brokers: BTreeMap<Arc<str>, BrokerView>,
     pub log: VecDeque<Arc<SendOutcome>>,
     pub lagged: u64,
-    pub warnings: VecDeque<String>,
+    /// Operator warnings with when they came (the header shows a recent one).
+    pub warnings: VecDeque<(Instant, String)>,
     pub in_flight: u64,
     /// The second the latency windows were last rebuilt for.
     window_second: u64,
@@ -271,7 +275,7 @@ impl ViewData {
                 }
             }
             Event::Warning(w) => {
-                self.warnings.push_back(w.clone());
+                self.warnings.push_back((self.now, w.clone()));
                 while self.warnings.len() > 5 {
                     self.warnings.pop_front();
                 }

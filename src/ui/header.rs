@@ -72,7 +72,9 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     if v.lagged > 0 {
         line2.push(Span::styled(format!("  view lagged {} events", count(v.lagged)), t.warn()));
     }
-    if let Some(w) = v.warnings.back() {
+    let recent =
+        v.warnings.back().filter(|(at, _)| v.now.saturating_duration_since(*at).as_secs() < super::app::WARNING_SECS);
+    if let Some((_, w)) = recent {
         line2.push(Span::styled(format!("  ⚠ {w}"), t.warn()));
     }
     f.render_widget(Paragraph::new(vec![Line::from(line1), Line::from(line2)]).style(t.header()), area);

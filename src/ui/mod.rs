@@ -178,8 +178,8 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
                 app.live.broker(b);
             }
         }
-        Ok(Err(e)) => app.live.warnings.push_back(e.to_string()),
-        Err(_) => app.live.warnings.push_back("route lookup did not answer within 5 s".into()),
+        Ok(Err(e)) => app.live.warnings.push_back((Instant::now(), e.to_string())),
+        Err(_) => app.live.warnings.push_back((Instant::now(), "route lookup did not answer within 5 s".into())),
     }
     let (settings_tx, settings_rx) = watch::channel(settings);
     let (cancel_tx, cancel_rx) = watch::channel(false);

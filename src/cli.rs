@@ -43,6 +43,49 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Send messages headless and report: a summary table, the summary as JSON, or JSON lines.
     Produce(ProduceArgs),
+    /// Print the cluster (brokers, addresses) and a topic's route (queues, perm) as the name server has them.
+    Route(RouteArgs),
+    /// Topic administration.
+    #[command(subcommand)]
+    Topic(TopicCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// Name servers, `host:port;host:port`.
+    #[arg(long, env = "MQTUI_NAMESRV")]
+    pub namesrv: String,
+    /// The topic whose route to print.
+    #[arg(long, env = "MQTUI_TOPIC", default_value = "MqtuiTopic")]
+    pub topic: String,
+    /// JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// Create (or update) a topic on the master of every broker of a cluster, as
+    /// `mqadmin updateTopic -c CLUSTER` does (UPDATE_AND_CREATE_TOPIC to each).
+    Create(TopicCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TopicCreateArgs {
+    /// Name servers, `host:port;host:port`.
+    #[arg(long, env = "MQTUI_NAMESRV")]
+    pub namesrv: String,
+    #[arg(long, env = "MQTUI_TOPIC")]
+    pub topic: String,
+    /// Only the brokers of this cluster (default: every broker the name server knows).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Read and write queues on each broker.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(i32).range(1..=1024))]
+    pub queues: i32,
+    /// Permission bits: 6 read+write, 4 read only, 2 write only.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(i32).range(0..=15))]
+    pub perm: i32,
 }
 
 /// Output of `mqtui produce`.

@@ -3,6 +3,7 @@
 //! Data flows one way: wire ([`remoting`], [`protocol`]) → producer → events → stats → views.
 //! [`cluster`] is the embedded demo cluster, the server side of the same wire code.
 
+pub mod admin;
 pub mod cli;
 pub mod cluster;
 pub mod logging;

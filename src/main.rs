@@ -40,6 +40,14 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Cluster(args)) => rt.block_on(run_cluster(args)),
+        Some(Command::Route(args)) => rt.block_on(async {
+            let ns = mqtui::producer::parse_namesrvs(&args.namesrv);
+            exit(mqtui::admin::route(&ns, &args.topic, args.json).await)
+        }),
+        Some(Command::Topic(mqtui::cli::TopicCommand::Create(args))) => rt.block_on(async {
+            let ns = mqtui::producer::parse_namesrvs(&args.namesrv);
+            exit(mqtui::admin::create_topic(&ns, &args.topic, args.cluster.as_deref(), args.queues, args.perm).await)
+        }),
         Some(Command::Produce(args)) => rt.block_on(async {
             let (cancel_tx, cancel_rx) = watch::channel(false);
             tokio::spawn(async move {
@@ -63,6 +71,16 @@ fn main() -> ExitCode {
                 }
             }
         }),
+    }
+}
+
+fn exit(r: Result<u8, mqtui::produce::StartError>) -> ExitCode {
+    match r {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("mqtui: {}", e.message);
+            ExitCode::from(e.code)
+        }
     }
 }
 

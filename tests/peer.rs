@@ -174,3 +174,41 @@ fn mqtui_produce_against_the_real_peer() {
         assert!(store.ip().is_loopback());
     }
 }
+
+/// `mqtui topic create` on the real peer: both brokers create it, and the name server's route
+/// then carries it with the queues asked for.
+#[test]
+fn topic_create_on_the_real_peer() {
+    let Ok(namesrv) = std::env::var("MQTUI_PEER_NAMESRV") else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must start the real peer");
+        return;
+    };
+    let topic = format!("MqtuiCreated{}", std::process::id());
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mqtui"))
+            .args(args)
+            .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
+            .output()
+            .unwrap()
+    };
+    let o = run(&["topic", "create", "--namesrv", &namesrv, "--topic", &topic, "--queues", "6"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout).matches("created").count(), 2);
+    // Brokers tell the name server on their next registration.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        let o = run(&["route", "--namesrv", &namesrv, "--topic", &topic]);
+        let text = String::from_utf8_lossy(&o.stdout).to_string();
+        if text.contains("12 writable queue(s)") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the route never showed 2 × 6 queues:\n{text}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}

@@ -150,6 +150,9 @@ pub struct ProducerArgs {
     /// Turn latency fault avoidance off (the Java client's default).
     #[arg(long, env = "MQTUI_NO_FAULT_AVOIDANCE")]
     pub no_fault_avoidance: bool,
+    /// How often routes are looked up again (pollNameServerInterval).
+    #[arg(long, env = "MQTUI_ROUTE_REFRESH_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub route_refresh_ms: u64,
 }
 
 fn positive_f64(s: &str) -> Result<f64, String> {

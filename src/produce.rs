@@ -77,6 +77,7 @@ pub fn producer_config(args: &ProducerArgs, namesrvs: Vec<String>) -> ProducerCo
         retries: args.retries,
         fault_table: args.fault_table,
         fault_avoidance: !args.no_fault_avoidance,
+        route_refresh: Duration::from_millis(args.route_refresh_ms),
         ..ProducerConfig::default()
     }
 }
@@ -87,6 +88,47 @@ pub fn template(args: &ProducerArgs) -> MessageTemplate {
         size: args.size as usize,
         tag: args.tag.clone(),
         keys: args.keys.clone(),
+    }
+}
+
+/// Writes chunks to stdout on a thread of its own.
+struct StdoutWriter {
+    tx: Option<mpsc::Sender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StdoutWriter {
+    fn start() -> Self {
+        let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16);
+        let thread = std::thread::spawn(move || {
+            let mut out = std::io::stdout().lock();
+            while let Some(chunk) = rx.blocking_recv() {
+                if out.write_all(&chunk).and_then(|_| out.flush()).is_err() {
+                    // Closed: drop the rest (the sender sees the channel close).
+                    return;
+                }
+            }
+        });
+        StdoutWriter { tx: Some(tx), thread: Some(thread) }
+    }
+
+    /// Queues a chunk; false when stdout is gone.
+    async fn send(&self, chunk: Vec<u8>) -> bool {
+        if chunk.is_empty() {
+            return true;
+        }
+        match &self.tx {
+            Some(tx) => tx.send(chunk).await.is_ok(),
+            None => false,
+        }
+    }
+
+    /// Waits until everything queued is written.
+    async fn finish(mut self) {
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
     }
 }
 
@@ -114,6 +156,13 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     let settings =
         LoadSettings { rate: args.producer.rate, concurrency: args.producer.concurrency as usize, paused: false };
     let (_settings_tx, settings_rx) = watch::channel(settings);
+    // Operator warnings (a name server gone, a route kept from cache) go to stderr as they come.
+    let mut warnings = producer.subscribe_warnings();
+    let warn_task = tokio::spawn(async move {
+        while let Ok(w) = warnings.recv().await {
+            eprintln!("mqtui: warning: {w}");
+        }
+    });
     let (tx, mut rx) = mpsc::channel(args.producer.concurrency as usize * 2 + 64);
     let started = Instant::now();
     let driver =
@@ -123,8 +172,11 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     for b in &route.brokers {
         stats.broker(b);
     }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    // Output is written by a thread of its own: a slow reader of stdout slows new sends (the
+    // chunks queue is bounded) but never blocks the runtime, so sends in flight still complete
+    // and time out on time.
+    let out = StdoutWriter::start();
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     let progress = args.output == Output::Summary && std::io::stderr().is_terminal();
     let mut last_progress = Instant::now();
     let mut last_end = started;
@@ -132,9 +184,10 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         stats.record(&o);
         last_end = last_end.max(o.started + o.latency);
         if args.output == Output::Jsonl {
-            if let Err(e) = report::write_jsonl(&mut out, &o) {
-                // stdout closed (e.g. `| head`): stop sending, still exit cleanly.
-                tracing::warn!(error = %e, "cannot write to stdout");
+            let _ = report::write_jsonl(&mut buf, &o);
+            if buf.len() >= 1 << 16 && !out.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 16))).await {
+                // stdout closed (e.g. `| head`): stop reading outcomes, still exit cleanly.
+                tracing::warn!("cannot write to stdout");
                 break;
             }
         }
@@ -152,6 +205,7 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         }
     }
     let _ = driver.await;
+    warn_task.abort();
     if progress {
         eprint!("\r\x1b[2K");
     }
@@ -159,13 +213,15 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     let summary = Summary::new(&stats, elapsed, last_end, producer.name_server_lookups(), run_info);
     let written = match args.output {
         Output::Jsonl | Output::Json => {
-            serde_json::to_writer(&mut out, &summary).map_err(std::io::Error::from).and_then(|_| out.write_all(b"\n"))
+            serde_json::to_writer(&mut buf, &summary).map_err(std::io::Error::from).and_then(|_| buf.write_all(b"\n"))
         }
-        Output::Summary => summary.write_table(&mut out),
+        Output::Summary => summary.write_table(&mut buf),
     };
-    if let Err(e) = written.and_then(|_| out.flush()) {
-        tracing::warn!(error = %e, "cannot write the summary");
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot format the summary");
     }
+    out.send(buf).await;
+    out.finish().await;
     if let Some(c) = &target.demo {
         c.shutdown();
     }

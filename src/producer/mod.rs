@@ -125,6 +125,8 @@ struct Inner {
     /// Every event but attempts (each completed send carries its attempts): cheaper for views
     /// that aggregate completed sends, such as the console.
     outcomes: broadcast::Sender<Event>,
+    /// Operator warnings alone (headless runs print them).
+    warnings: broadcast::Sender<String>,
     ids: UniqIdGenerator,
     next_send: AtomicU64,
     counters: Counters,
@@ -162,6 +164,7 @@ impl Producer {
         let routes = Arc::new(cache);
         let (events, _) = broadcast::channel(config.event_capacity.max(16));
         let (outcomes, _) = broadcast::channel(config.event_capacity.max(16));
+        let (warnings, _) = broadcast::channel(64);
         let inner = Arc::new(Inner {
             avoidance: AtomicBool::new(config.fault_avoidance),
             table: AtomicU8::new(table_code(config.fault_table)),
@@ -171,6 +174,7 @@ impl Producer {
             faults: Mutex::new(LatencyFaultTolerance::default()),
             events,
             outcomes,
+            warnings,
             ids: UniqIdGenerator::default(),
             next_send: AtomicU64::new(1),
             counters: Counters::default(),
@@ -202,6 +206,11 @@ impl Producer {
     /// Every event from now on except [`Event::Attempt`] (completed sends carry their attempts).
     pub fn subscribe_outcomes(&self) -> EventStream {
         EventStream::new(self.inner.outcomes.subscribe())
+    }
+
+    /// Operator warnings from now on (name servers unreachable, routes kept from cache).
+    pub fn subscribe_warnings(&self) -> broadcast::Receiver<String> {
+        self.inner.warnings.subscribe()
     }
 
     fn has_subscribers(&self) -> bool {
@@ -270,9 +279,9 @@ impl Producer {
                 route::Refreshed::Unchanged => {}
                 route::Refreshed::Failed(e) => {
                     tracing::warn!(%topic, error = %e, "route refresh failed; keeping the cached route");
-                    self.emit(Event::Warning(format!(
-                        "route refresh for {topic} failed, sending with the cached route: {e}"
-                    )));
+                    let w = format!("route refresh for {topic} failed, sending with the cached route: {e}");
+                    let _ = self.inner.warnings.send(w.clone());
+                    self.emit(Event::Warning(w));
                 }
             }
         }

@@ -28,7 +28,9 @@ impl Peer {
         let pid = self.pid(name);
         assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success(), "kill {sig} {name}");
     }
-    /// Starts a broker again as rocketmq-rust.sh does, and waits until it listens.
+    /// Starts a broker again as rocketmq-rust.sh does, and waits until it listens. It outlives
+    /// this test: rocketmq-rust.sh stop ends it through its pid file.
+    #[allow(clippy::zombie_processes)]
     fn restart_broker(&self, name: &str, port: u16) {
         let dir = self.run.join(name);
         let log = std::fs::File::create(dir.join("broker-restarted.log")).unwrap();

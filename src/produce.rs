@@ -91,6 +91,22 @@ pub fn template(args: &ProducerArgs) -> MessageTemplate {
     }
 }
 
+/// The brokers of `route` whose master address does not accept a connection within a second:
+/// (broker, address, why).
+pub async fn unreachable_brokers(route: &crate::producer::TopicPublishInfo) -> Vec<(String, String, String)> {
+    let checks = route.brokers.iter().map(|b| async move {
+        let Some(addr) = route.route.master_addr(b) else {
+            return Some((b.to_string(), "(none)".to_string(), "no master address in the route".to_string()));
+        };
+        match tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some((b.to_string(), addr.to_string(), e.to_string())),
+            Err(_) => Some((b.to_string(), addr.to_string(), "no answer within 1 s".to_string())),
+        }
+    });
+    futures::future::join_all(checks).await.into_iter().flatten().collect()
+}
+
 /// Writes chunks to stdout on a thread of its own.
 struct StdoutWriter {
     tx: Option<mpsc::Sender<Vec<u8>>>,
@@ -139,6 +155,26 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     let producer = Producer::new(producer_config(&args.producer, target.namesrvs.clone()));
     let route =
         producer.lookup(&args.producer.topic).await.map_err(|e| StartError::start(format!("cannot start: {e}")))?;
+    // Can this host reach the brokers the route names? (A container-internal address is the
+    // usual reason it cannot.)
+    let unreachable = unreachable_brokers(&route).await;
+    if !unreachable.is_empty() {
+        let lines: Vec<String> = unreachable.iter().map(|(b, a, e)| format!("{b} at {a}: {e}")).collect();
+        let hint = "the route's broker addresses are what the brokers registered (brokerIP1); if they are \
+                    container-internal or private addresses, set brokerIP1 to one clients can reach";
+        if unreachable.len() == route.brokers.len() {
+            return Err(StartError::start(format!(
+                "cannot start: no broker of topic {} is reachable from here: {}; {hint}",
+                args.producer.topic,
+                lines.join("; ")
+            )));
+        }
+        eprintln!(
+            "mqtui: warning: some brokers of topic {} are not reachable from here: {}; {hint}",
+            args.producer.topic,
+            lines.join("; ")
+        );
+    }
 
     let run_info = RunInfo {
         target: target.description.clone(),

@@ -225,3 +225,23 @@ fn the_config_file_sets_defaults_and_a_bad_one_is_named_with_its_line() {
     let o = Command::new(env!("CARGO_BIN_EXE_mqtui")).args(["produce"]).env("MQTUI_CONFIG", &bad).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "a bad value is a bad flag");
 }
+
+#[test]
+fn unreachable_brokers_are_named_and_none_reachable_exits_3() {
+    let dir = std::env::temp_dir().join(format!("mqtui-unreach-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // broker-b down from the start: a warning, sends go to broker-a.
+    let one = dir.join("one-down.toml");
+    std::fs::write(&one, "[[step]]\nat = 0\nbroker = \"broker-b\"\ndown = true\n").unwrap();
+    let o =
+        mqtui(&["produce", "--brokers", "2", "--count", "50", "--scenario", one.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not reachable from here: broker-b at 127.0.0.1:") && err.contains("brokerIP1"), "{err}");
+    // Every broker down: exit 3, and why.
+    let all = dir.join("all-down.toml");
+    std::fs::write(&all, "[[step]]\nat = 0\nbroker = \"broker-a\"\ndown = true\n").unwrap();
+    let o = mqtui(&["produce", "--brokers", "1", "--count", "5", "--scenario", all.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no broker of topic MqtuiTopic is reachable from here"));
+}

@@ -135,9 +135,10 @@ pub async fn create_topic(
     cluster: Option<&str>,
     queues: i32,
     perm: i32,
+    acl: Option<crate::remoting::AclCredentials>,
 ) -> Result<u8, StartError> {
     crate::protocol::message::validate_topic(topic).map_err(|e| StartError::config(e.to_string()))?;
-    let pool = ConnectionPool::new();
+    let pool = ConnectionPool::with_acl(acl);
     let info = cluster_info(&pool, namesrvs).await?;
     let mut brokers: Vec<&str> = match cluster {
         Some(c) => match info.cluster_addr_table.get(c) {

@@ -86,6 +86,21 @@ pub struct TopicCreateArgs {
     /// Permission bits: 6 read+write, 4 read only, 2 write only.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(i32).range(0..=15))]
     pub perm: i32,
+    /// ACL 1.0 access key (with --secret-key), for brokers that require signed requests.
+    #[arg(long, env = "MQTUI_ACCESS_KEY", requires = "secret_key")]
+    pub access_key: Option<String>,
+    /// ACL 1.0 secret key.
+    #[arg(long, env = "MQTUI_SECRET_KEY", requires = "access_key", hide_env_values = true, value_parser = parse_secret)]
+    pub secret_key: Option<crate::remoting::acl::Secret>,
+}
+
+impl TopicCreateArgs {
+    pub fn acl(&self) -> Option<crate::remoting::AclCredentials> {
+        match (&self.access_key, &self.secret_key) {
+            (Some(ak), Some(sk)) => Some(crate::remoting::AclCredentials::new(ak.clone(), sk.expose())),
+            _ => None,
+        }
+    }
 }
 
 /// Output of `mqtui produce`.
@@ -150,6 +165,12 @@ pub struct ProducerArgs {
     /// Turn latency fault avoidance off (the Java client's default).
     #[arg(long, env = "MQTUI_NO_FAULT_AVOIDANCE")]
     pub no_fault_avoidance: bool,
+    /// ACL 1.0 access key (with --secret-key): every request is signed.
+    #[arg(long, env = "MQTUI_ACCESS_KEY", requires = "secret_key")]
+    pub access_key: Option<String>,
+    /// ACL 1.0 secret key (never printed or logged).
+    #[arg(long, env = "MQTUI_SECRET_KEY", requires = "access_key", hide_env_values = true, value_parser = parse_secret)]
+    pub secret_key: Option<crate::remoting::acl::Secret>,
     /// How often routes are looked up again (pollNameServerInterval).
     #[arg(long, env = "MQTUI_ROUTE_REFRESH_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     pub route_refresh_ms: u64,
@@ -213,6 +234,17 @@ pub struct ClusterArgs {
     /// A built-in scenario (healthy, slow-broker, broker-down, hang, busy, flapping, demo) or a TOML file.
     #[arg(long, env = "MQTUI_SCENARIO", default_value = "healthy")]
     pub scenario: String,
+    /// Brokers require ACL 1.0 signatures with this `ACCESS_KEY:SECRET_KEY` (NO_PERMISSION otherwise).
+    #[arg(long, env = "MQTUI_CLUSTER_ACL", value_parser = parse_acl, hide_env_values = true)]
+    pub acl: Option<crate::remoting::AclCredentials>,
+}
+
+fn parse_secret(s: &str) -> Result<crate::remoting::acl::Secret, String> {
+    Ok(crate::remoting::acl::Secret::new(s))
+}
+
+fn parse_acl(s: &str) -> Result<crate::remoting::AclCredentials, String> {
+    crate::remoting::AclCredentials::parse_pair(s).ok_or_else(|| "give the credentials as ACCESS_KEY:SECRET_KEY".into())
 }
 
 impl ClusterArgs {

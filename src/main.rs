@@ -46,7 +46,17 @@ fn main() -> ExitCode {
         }),
         Some(Command::Topic(mqtui::cli::TopicCommand::Create(args))) => rt.block_on(async {
             let ns = mqtui::producer::parse_namesrvs(&args.namesrv);
-            exit(mqtui::admin::create_topic(&ns, &args.topic, args.cluster.as_deref(), args.queues, args.perm).await)
+            exit(
+                mqtui::admin::create_topic(
+                    &ns,
+                    &args.topic,
+                    args.cluster.as_deref(),
+                    args.queues,
+                    args.perm,
+                    args.acl(),
+                )
+                .await,
+            )
         }),
         Some(Command::Produce(args)) => rt.block_on(async {
             let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -108,6 +118,7 @@ async fn run_cluster(args: ClusterArgs) -> ExitCode {
         namesrv_addr: args.namesrv_addr(),
         broker_base_port: args.broker_port,
         queues: args.queues,
+        acl: args.acl.clone(),
         ..ClusterConfig::default()
     };
     let cluster = match DemoCluster::start(cfg).await {

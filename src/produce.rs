@@ -78,6 +78,10 @@ pub fn producer_config(args: &ProducerArgs, namesrvs: Vec<String>) -> ProducerCo
         fault_table: args.fault_table,
         fault_avoidance: !args.no_fault_avoidance,
         route_refresh: Duration::from_millis(args.route_refresh_ms),
+        acl: match (&args.access_key, &args.secret_key) {
+            (Some(ak), Some(sk)) => Some(crate::remoting::AclCredentials::new(ak.clone(), sk.expose())),
+            _ => None,
+        },
         ..ProducerConfig::default()
     }
 }

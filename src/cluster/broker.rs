@@ -54,6 +54,8 @@ pub(crate) struct BrokerCore {
     pub addr: Mutex<SocketAddr>,
     pub queues: i32,
     pub fault: watch::Receiver<BrokerFault>,
+    /// When set, every request must be signed with these (ACL 1.0).
+    pub acl: Option<crate::remoting::AclCredentials>,
     offsets: Mutex<HashMap<String, Vec<i64>>>,
     commit_log: AtomicI64,
     keys: Mutex<HashSet<u64>>,
@@ -61,12 +63,18 @@ pub(crate) struct BrokerCore {
 }
 
 impl BrokerCore {
-    pub fn new(name: String, queues: i32, fault: watch::Receiver<BrokerFault>) -> Self {
+    pub fn new(
+        name: String,
+        queues: i32,
+        fault: watch::Receiver<BrokerFault>,
+        acl: Option<crate::remoting::AclCredentials>,
+    ) -> Self {
         BrokerCore {
             name,
             addr: Mutex::new(SocketAddr::from(([127, 0, 0, 1], 0))),
             queues,
             fault,
+            acl,
             offsets: Mutex::new(HashMap::new()),
             commit_log: AtomicI64::new(0),
             keys: Mutex::new(HashSet::new()),
@@ -223,6 +231,15 @@ impl Handler for BrokerCore {
         if fault.close_on_send && is_send {
             self.counters.faulted.fetch_add(1, Ordering::Relaxed);
             return Reply::Close;
+        }
+        if let Some(acl) = &self.acl {
+            if let Err(why) = crate::remoting::acl::verify(acl, &req) {
+                return Reply::Now(RemotingCommand::response_to(
+                    &req,
+                    ResponseCode::NO_PERMISSION.code(),
+                    Some(format!("[ACL] {why} ({})", self.name)),
+                ));
+            }
         }
         let resp = match RequestCode::from_code(req.code) {
             _ if is_send => self.handle_send(&req, &fault),

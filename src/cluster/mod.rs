@@ -34,6 +34,8 @@ pub struct ClusterConfig {
     /// Read and write queues per broker for every topic.
     pub queues: i32,
     pub cluster_name: String,
+    /// Brokers require requests signed with these (ACL 1.0) and answer NO_PERMISSION otherwise.
+    pub acl: Option<crate::remoting::AclCredentials>,
 }
 
 impl Default for ClusterConfig {
@@ -44,6 +46,7 @@ impl Default for ClusterConfig {
             broker_base_port: None,
             queues: 4,
             cluster_name: "DemoCluster".to_string(),
+            acl: None,
         }
     }
 }
@@ -124,7 +127,7 @@ impl DemoCluster {
             let name = broker_name(i);
             let (fault_tx, fault_rx) = watch::channel(BrokerFault::default());
             let (down_tx, down_rx) = watch::channel(false);
-            let core = Arc::new(BrokerCore::new(name.clone(), cfg.queues, fault_rx));
+            let core = Arc::new(BrokerCore::new(name.clone(), cfg.queues, fault_rx, cfg.acl.clone()));
             let port = cfg.broker_base_port.map_or(0, |b| b.saturating_add(i as u16));
             let addr = SocketAddr::new(cfg.namesrv_addr.ip(), port);
             let (local, task) = listener::supervise(addr, core.clone(), down_rx)

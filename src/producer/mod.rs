@@ -67,6 +67,8 @@ pub struct ProducerConfig {
     pub event_capacity: usize,
     /// Where the round robin starts (reproducible tests and snapshots); None: random, as Java.
     pub queue_seed: Option<u32>,
+    /// ACL 1.0 credentials: every request is signed (`AclClientRPCHook`).
+    pub acl: Option<crate::remoting::AclCredentials>,
 }
 
 impl Default for ProducerConfig {
@@ -84,6 +86,7 @@ impl Default for ProducerConfig {
             route_refresh: Duration::from_secs(30),
             event_capacity: 65_536,
             queue_seed: None,
+            acl: None,
         }
     }
 }
@@ -158,7 +161,7 @@ impl Producer {
     /// A producer; it contacts nothing until the first send or [`Producer::lookup`]. Must be
     /// called inside a tokio runtime (it starts the route refresh task).
     pub fn new(config: ProducerConfig) -> Producer {
-        let pool = ConnectionPool::new();
+        let pool = ConnectionPool::with_acl(config.acl.clone());
         let mut cache = RouteCache::new(config.namesrvs.clone(), pool.clone(), config.api_timeout);
         cache.seed = config.queue_seed;
         let routes = Arc::new(cache);
@@ -418,6 +421,8 @@ impl Producer {
             let addr: Option<Arc<str>> = tp.route.master_addr(&broker).map(Arc::from);
             let mut cmd = request.clone();
             cmd.opaque = next_opaque();
+            // The hook runs per invocation, as Java's (the signature excludes itself).
+            self.inner.pool.sign(&mut cmd);
             let opaque = cmd.opaque;
             self.inner.counters.attempts.fetch_add(1, Ordering::Relaxed);
 

@@ -250,11 +250,25 @@ async fn read_loop(mut frames: FramedRead<tokio::net::tcp::OwnedReadHalf, Remoti
 #[derive(Clone, Default)]
 pub struct ConnectionPool {
     conns: Arc<tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Connection>>>>>,
+    /// ACL credentials every request is signed with, if any.
+    signer: Option<Arc<super::acl::AclCredentials>>,
 }
 
 impl ConnectionPool {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A pool whose requests are signed with `acl` (ACL 1.0), if given.
+    pub fn with_acl(acl: Option<super::acl::AclCredentials>) -> Self {
+        ConnectionPool { conns: Arc::default(), signer: acl.map(Arc::new) }
+    }
+
+    /// Signs `cmd` when the pool has credentials (after its fields and body are final).
+    pub fn sign(&self, cmd: &mut RemotingCommand) {
+        if let Some(s) = &self.signer {
+            s.sign(cmd);
+        }
     }
 
     /// A live connection to `addr`, connecting within `timeout` if there is none.

@@ -1,5 +1,6 @@
 //! RocketMQ's remoting protocol: frames, commands, codes, client connections and the server loop.
 
+pub mod acl;
 pub mod codec;
 pub mod codes;
 pub mod command;
@@ -7,6 +8,7 @@ pub mod connection;
 pub mod error;
 pub mod server;
 
+pub use acl::AclCredentials;
 pub use codec::{RemotingCodec, DEFAULT_MAX_FRAME};
 pub use codes::{RequestCode, ResponseCode};
 pub use command::{next_opaque, ExtFields, LanguageCode, RemotingCommand, SerializeType};

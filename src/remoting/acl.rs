@@ -117,7 +117,7 @@ mod tests {
         // Signing again (a retry) replaces the signature, not adds to it.
         creds.sign(&mut cmd);
         assert_eq!(verify(&creds, &cmd), Ok(()));
-        assert_eq!(format!("{creds:?}").contains("sk\""), false, "{creds:?}");
+        assert!(!format!("{creds:?}").contains("sk\""), "{creds:?}");
         assert_eq!(AclCredentials::parse_pair("a:b").unwrap().access_key, "a");
         assert!(AclCredentials::parse_pair("ab").is_none());
     }

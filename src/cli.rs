@@ -165,6 +165,10 @@ pub struct ProducerArgs {
     /// Turn latency fault avoidance off (the Java client's default).
     #[arg(long, env = "MQTUI_NO_FAULT_AVOIDANCE")]
     pub no_fault_avoidance: bool,
+    /// Fault injection on a real cluster without touching it: a proxy in front of each broker
+    /// (the console's fault keys and --scenario act on it).
+    #[arg(long, env = "MQTUI_CHAOS", requires = "namesrv")]
+    pub chaos: bool,
     /// ACL 1.0 access key (with --secret-key): every request is signed.
     #[arg(long, env = "MQTUI_ACCESS_KEY", requires = "secret_key")]
     pub access_key: Option<String>,

@@ -37,25 +37,37 @@ impl StartError {
 }
 
 /// Where the producer sends: the embedded demo cluster (kept alive here) or name servers.
+#[derive(Clone)]
 pub struct Target {
     pub namesrvs: Vec<String>,
     pub demo: Option<DemoCluster>,
     pub description: String,
+    /// `--chaos`: the proxies (covered brokers are added once the route is known).
+    pub chaos: Option<crate::chaos::Chaos>,
+    /// `--chaos --scenario`: run on the proxies once they exist.
+    pub chaos_scenario: Option<Scenario>,
 }
 
 /// Starts the demo cluster when asked (or when no name server is given) and its scenario.
 pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Target, StartError> {
     if let Some(ns) = &args.namesrv {
-        if let Some(s) = &args.scenario {
-            return Err(StartError::config(format!(
-                "--scenario {s} needs the demo cluster; it cannot be used with --namesrv"
-            )));
-        }
+        let chaos_scenario = match (&args.scenario, args.chaos) {
+            (Some(s), false) => {
+                return Err(StartError::config(format!(
+                    "--scenario {s} needs the demo cluster or --chaos; it cannot be used with --namesrv alone"
+                )))
+            }
+            (Some(s), true) => Some(Scenario::load(s).map_err(|e| StartError::config(e.to_string()))?),
+            (None, _) => None,
+        };
         let namesrvs = parse_namesrvs(ns);
         if namesrvs.is_empty() {
             return Err(StartError::config("--namesrv is empty: give host:port[;host:port…]"));
         }
-        return Ok(Target { description: format!("name server {}", namesrvs.join(";")), namesrvs, demo: None });
+        let chaos = args.chaos.then(crate::chaos::Chaos::new);
+        let description =
+            format!("{}name server {}", if chaos.is_some() { "CHAOS · " } else { "" }, namesrvs.join(";"));
+        return Ok(Target { description, namesrvs, demo: None, chaos, chaos_scenario });
     }
     let scenario_name = args.scenario.as_deref().unwrap_or(default_scenario);
     let scenario = Scenario::load(scenario_name).map_err(|e| StartError::config(e.to_string()))?;
@@ -65,11 +77,19 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
     cluster.check_scenario(&scenario).map_err(|e| StartError::config(format!("scenario {}: {e}", scenario.name)))?;
     let description = format!("demo cluster ({} brokers, scenario {})", args.brokers, scenario.name);
     cluster.run_scenario(scenario).map_err(|e| StartError::config(e.to_string()))?;
-    Ok(Target { namesrvs: vec![cluster.namesrv_addr().to_string()], demo: Some(cluster), description })
+    Ok(Target {
+        namesrvs: vec![cluster.namesrv_addr().to_string()],
+        demo: Some(cluster),
+        description,
+        chaos: None,
+        chaos_scenario: None,
+    })
 }
 
-pub fn producer_config(args: &ProducerArgs, namesrvs: Vec<String>) -> ProducerConfig {
+pub fn producer_config(args: &ProducerArgs, target: &Target) -> ProducerConfig {
+    let namesrvs = target.namesrvs.clone();
     ProducerConfig {
+        addr_map: target.chaos.clone().map(|c| std::sync::Arc::new(c) as std::sync::Arc<dyn crate::chaos::AddrMap>),
         namesrvs,
         group: args.group.clone(),
         timeout: Duration::from_millis(args.timeout_ms),
@@ -92,6 +112,19 @@ pub fn template(args: &ProducerArgs) -> MessageTemplate {
         size: args.size as usize,
         tag: args.tag.clone(),
         keys: args.keys.clone(),
+    }
+}
+
+/// `--chaos`: proxies in front of the route's brokers, and the scenario on them.
+pub async fn start_chaos(
+    target: &Target,
+    route: &crate::producer::TopicPublishInfo,
+) -> Result<Option<tokio::task::JoinHandle<()>>, StartError> {
+    let Some(chaos) = &target.chaos else { return Ok(None) };
+    chaos.cover(route).await.map_err(|e| StartError::start(format!("cannot start the chaos proxies: {e}")))?;
+    match &target.chaos_scenario {
+        Some(s) => chaos.run_scenario(s.clone()).map(Some).map_err(StartError::config),
+        None => Ok(None),
     }
 }
 
@@ -156,9 +189,10 @@ impl StdoutWriter {
 pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8, StartError> {
     crate::protocol::message::validate_topic(&args.producer.topic).map_err(|e| StartError::config(e.to_string()))?;
     let target = target(&args.producer, "healthy").await?;
-    let producer = Producer::new(producer_config(&args.producer, target.namesrvs.clone()));
+    let producer = Producer::new(producer_config(&args.producer, &target));
     let route =
         producer.lookup(&args.producer.topic).await.map_err(|e| StartError::start(format!("cannot start: {e}")))?;
+    let _chaos_task = start_chaos(&target, &route).await?;
     // Can this host reach the brokers the route names? (A container-internal address is the
     // usual reason it cannot.)
     let unreachable = unreachable_brokers(&route).await;

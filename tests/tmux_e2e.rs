@@ -150,3 +150,66 @@ fn ctrl_c_and_sigterm_restore_the_terminal() {
         s.contains("after-term") && s.contains("mqtui: sent") && !s.contains("Brokers")
     });
 }
+
+/// `--chaos` against the real peer (rocketmq-rust): the down key on a broker's proxy isolates it
+/// and sends go around it; clearing brings it back. Needs MQTUI_PEER_NAMESRV (.ci/run sets it).
+#[test]
+fn chaos_on_a_real_cluster() {
+    let Ok(ns) = std::env::var("MQTUI_PEER_NAMESRV") else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must start the real peer");
+        eprintln!("MQTUI_PEER_NAMESRV not set: skipping the --chaos end-to-end test");
+        return;
+    };
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must install tmux (.ci/run does)");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_mqtui");
+    let topic = format!("MqtuiChaos{}", std::process::id());
+    let o = Command::new(bin).args(["topic", "create", "--namesrv", &ns, "--topic", &topic]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while !String::from_utf8_lossy(
+        &Command::new(bin).args(["route", "--namesrv", &ns, "--topic", &topic]).output().unwrap().stdout,
+    )
+    .contains("8 writable queue(s)")
+    {
+        assert!(Instant::now() < deadline, "the topic never reached the route");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let tmux = Tmux { socket: format!("mqtui-e2e-chaos-{}", std::process::id()) };
+    let logs = std::env::temp_dir().join(format!("mqtui-e2e-chaos-logs-{}", std::process::id()));
+    tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "160", "-y", "48", "env PS1='e2e$ ' bash --norc --noprofile"]);
+    tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+    let cmd = format!("MQTUI_LOG_DIR={} {bin} --namesrv {ns} --chaos --topic {topic} --rate 100", logs.display());
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_for("the console, CHAOS, both brokers sending", 20, |s| {
+        s.contains("CHAOS")
+            && !broker_row(s, "broker-a").is_empty()
+            && !broker_row(s, "broker-b").is_empty()
+            && s.contains("SEND_OK")
+    });
+    tmux.keys(&["Down"]);
+    tmux.wait_for("broker-b selected", 5, |s| broker_row(s, "broker-b").contains('▶'));
+    tmux.keys(&["k"]);
+    tmux.wait_for("broker-b isolated behind its proxy", 10, |s| {
+        let row = broker_row(s, "broker-b");
+        (row.contains("DOWN") || row.contains("ISOLATED")) && row.contains("down")
+    });
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", "broker-b ✕"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("a send retried around broker-b", 10, |s| {
+        s.lines().any(|l| l.contains("SEND_OK") && l.contains("broker-b ✕") && l.contains("→ broker-a"))
+    });
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["c"]);
+    let attempts = |s: &str| -> u64 {
+        broker_row(s, "broker-b").split_whitespace().nth(3).and_then(|n| n.replace(',', "").parse().ok()).unwrap_or(0)
+    };
+    let n0 = attempts(&tmux.wait_for("broker-b healthy", 5, |s| broker_row(s, "broker-b").contains("healthy")));
+    tmux.wait_for("broker-b OK and used again", 20, |s| broker_row(s, "broker-b").contains(" OK ") && attempts(s) > n0);
+    tmux.keys(&["q"]);
+    tmux.wait_for("the prompt again", 10, |s| s.contains("mqtui: sent") && !s.contains("Brokers"));
+}

@@ -69,6 +69,8 @@ pub struct ProducerConfig {
     pub queue_seed: Option<u32>,
     /// ACL 1.0 credentials: every request is signed (`AclClientRPCHook`).
     pub acl: Option<crate::remoting::AclCredentials>,
+    /// Where to connect instead of a broker's address (the `--chaos` proxies).
+    pub addr_map: Option<Arc<dyn crate::chaos::AddrMap>>,
 }
 
 impl Default for ProducerConfig {
@@ -87,6 +89,7 @@ impl Default for ProducerConfig {
             event_capacity: 65_536,
             queue_seed: None,
             acl: None,
+            addr_map: None,
         }
     }
 }
@@ -432,7 +435,7 @@ impl Producer {
                     InvokeError::SendRequestFailed(format!("broker {broker} has no master address in the route")),
                     false,
                 )),
-                Some(a) => match self.inner.pool.get(a, timeout).await {
+                Some(a) => match self.inner.pool.get(&self.connect_addr(a), timeout).await {
                     Err(e) => Err((e, false)),
                     Ok(conn) => {
                         if attempt == 1 {
@@ -543,6 +546,11 @@ impl Producer {
             broker = tp.broker(&next.broker_name).cloned().unwrap_or_else(|| next.broker_name.as_str().into());
             attempt += 1;
         }
+    }
+
+    /// The address to connect to for a broker address from the route.
+    fn connect_addr(&self, addr: &str) -> String {
+        self.inner.config.addr_map.as_ref().and_then(|m| m.map(addr)).unwrap_or_else(|| addr.to_string())
     }
 
     fn record_attempt(&self, send: u64, attempts: &mut Vec<AttemptRecord>, record: AttemptRecord) {

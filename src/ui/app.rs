@@ -483,7 +483,15 @@ impl RunContext {
 pub struct Controls {
     pub producer: Producer,
     pub cluster: Option<DemoCluster>,
+    /// `--chaos`: the proxies in front of a real cluster's brokers.
+    pub chaos: Option<crate::chaos::Chaos>,
     pub settings: watch::Sender<LoadSettings>,
+}
+
+/// Where the fault keys act.
+enum FaultTarget {
+    Demo(DemoCluster),
+    Chaos(crate::chaos::Chaos),
 }
 
 /// The whole console.
@@ -563,16 +571,23 @@ impl App {
 
     /// Reads the demo cluster's injected faults (shown beside the producer's view of them).
     pub fn refresh_injected(&mut self) {
-        let Some(cluster) = self.controls.as_ref().and_then(|c| c.cluster.as_ref()) else { return };
+        let Some(c) = self.controls.as_ref() else { return };
+        let faults: Vec<(String, crate::cluster::BrokerFault)> = match (&c.cluster, &c.chaos) {
+            (Some(cluster), _) => {
+                cluster.broker_names().into_iter().filter_map(|n| cluster.fault(&n).ok().map(|f| (n, f))).collect()
+            }
+            (None, Some(chaos)) => {
+                chaos.broker_names().into_iter().filter_map(|n| chaos.fault(&n).map(|f| (n, f))).collect()
+            }
+            _ => return,
+        };
         let mut changed = false;
-        for name in cluster.broker_names() {
-            if let Ok(f) = cluster.fault(&name) {
-                let text = f.to_string();
-                let key: Arc<str> = name.as_str().into();
-                if self.injected.get(&key) != Some(&text) {
-                    self.injected.insert(key, text);
-                    changed = true;
-                }
+        for (name, f) in faults {
+            let text = f.to_string();
+            let key: Arc<str> = name.as_str().into();
+            if self.injected.get(&key) != Some(&text) {
+                self.injected.insert(key, text);
+                changed = true;
             }
         }
         if changed {
@@ -740,15 +755,20 @@ impl App {
     }
 
     fn fault(&mut self, action: Action) {
-        let Some(cluster) = self.controls.as_ref().and_then(|c| c.cluster.clone()) else {
-            self.say("fault keys act on the embedded demo cluster; this console sends to a real cluster (nothing is changed there)");
+        let target = self.controls.as_ref().and_then(|c| match (&c.cluster, &c.chaos) {
+            (Some(cluster), _) => Some(FaultTarget::Demo(cluster.clone())),
+            (None, Some(chaos)) => Some(FaultTarget::Chaos(chaos.clone())),
+            _ => None,
+        });
+        let Some(target) = target else {
+            self.say("fault keys act on the demo cluster, or with --chaos on proxies in front of a real cluster; nothing is changed on a real cluster");
             return;
         };
         let Some(broker) = self.selected_broker() else {
             self.say("no broker selected");
             return;
         };
-        let result = cluster.update_fault(&broker, |f| match action {
+        let change = |f: &mut crate::cluster::BrokerFault| match action {
             Action::FaultLatency => {
                 f.latency = (f.latency + Duration::from_millis(700)).min(Duration::from_secs(10));
                 f.jitter = Duration::from_millis(100);
@@ -759,7 +779,11 @@ impl App {
             Action::FaultHang => f.hang = !f.hang,
             Action::FaultDown => f.down = !f.down,
             _ => *f = Default::default(),
-        });
+        };
+        let result = match target {
+            FaultTarget::Demo(cluster) => cluster.update_fault(&broker, change).map_err(|e| e.to_string()),
+            FaultTarget::Chaos(chaos) => chaos.update_fault(&broker, change),
+        };
         match result {
             Ok(now) => self.say(format!("{broker}: {now}")),
             Err(e) => self.say(e.to_string()),

@@ -81,7 +81,7 @@ const COLS: &[Col] = &[
         cell: |c, b, _| Cell::from(sparkline(&b.per_second_max(c.cur, c.spark as u64))).style(c.t.accent()),
     },
     Col {
-        header: "injected (demo)",
+        header: "injected",
         width: 24,
         rank: 5,
         cell: |c, b, _| {

@@ -27,20 +27,26 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         None => "attempt timeout off".to_string(),
         Some(d) => format!("attempt timeout {} ms", d.as_millis()),
     };
-    let left = vec![
-        Span::styled(" mqtui ", t.accent()),
-        Span::styled(
-            format!(
-                " {} · topic {} · fault table {} · avoidance {} · {}",
-                ctx.target,
-                ctx.topic,
-                app.fault_table.name(),
-                if app.avoidance { "ON" } else { "OFF" },
-                attempt
-            ),
-            t.text(),
+    let (chaos, target) = match ctx.target.strip_prefix("CHAOS · ") {
+        Some(rest) => (true, rest),
+        None => (false, ctx.target.as_str()),
+    };
+    let mut left = vec![Span::styled(" mqtui ", t.accent())];
+    if chaos {
+        // Loud: faults are being injected in front of a real cluster.
+        left.push(Span::styled(" CHAOS ", t.error().add_modifier(ratatui::style::Modifier::REVERSED)));
+    }
+    left.extend([Span::styled(
+        format!(
+            " {} · topic {} · fault table {} · avoidance {} · {}",
+            target,
+            ctx.topic,
+            app.fault_table.name(),
+            if app.avoidance { "ON" } else { "OFF" },
+            attempt
         ),
-    ];
+        t.text(),
+    )]);
     let left_w: usize = left.iter().map(|s| s.content.chars().count()).sum();
     let right_w: usize = badges.iter().map(|s| s.content.chars().count()).sum();
     let pad = (area.width as usize).saturating_sub(left_w + right_w);

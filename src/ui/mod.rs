@@ -148,7 +148,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     let target = engine.run(async move { produce::target(&pargs, "demo").await }).await??;
     let producer = {
         let _in = engine.handle.enter();
-        Producer::new(produce::producer_config(&args.producer, target.namesrvs.clone()))
+        Producer::new(produce::producer_config(&args.producer, &target))
     };
     let mut events = producer.subscribe_outcomes();
     let settings = LoadSettings {
@@ -177,6 +177,9 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
             for b in &info.brokers {
                 app.live.broker(b);
             }
+            let (t, route) = (target.clone(), info.clone());
+            // The task runs on the producer's runtime until it stops.
+            let _chaos_task = engine.run(async move { produce::start_chaos(&t, &route).await }).await??;
         }
         Ok(Err(e)) => app.live.warnings.push_back((Instant::now(), e.to_string())),
         Err(_) => app.live.warnings.push_back((Instant::now(), "route lookup did not answer within 5 s".into())),
@@ -191,7 +194,8 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         cancel_rx,
         None,
     ));
-    app.controls = Some(Controls { producer, cluster: target.demo.clone(), settings: settings_tx });
+    app.controls =
+        Some(Controls { producer, cluster: target.demo.clone(), chaos: target.chaos.clone(), settings: settings_tx });
     app.refresh_injected();
 
     // Spent events and evicted sends go back to the producer's thread to be dropped: the memory

@@ -1,0 +1,50 @@
+//! `--chaos`: faults injected by proxies in front of a cluster's brokers, the cluster untouched.
+//! The demo cluster plays the real one here; tests/tmux_e2e.rs drives it against rocketmq-rust.
+
+use mqtui::cluster::{ClusterConfig, DemoCluster};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_on_the_proxies_is_retried_around_and_the_cluster_is_untouched() {
+    let c = DemoCluster::start(ClusterConfig { brokers: 2, ..Default::default() }).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("mqtui-chaos-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("b-down.toml");
+    std::fs::write(
+        &file,
+        "[[step]]\nat = 1\nbroker = \"broker-b\"\ndown = true\n[[step]]\nat = 3\nbroker = \"broker-b\"\nclear = true\n",
+    )
+    .unwrap();
+    let ns = c.namesrv_addr().to_string();
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(["produce", "--namesrv", &ns, "--chaos", "--scenario", file.to_str().unwrap()])
+        .args(["--duration", "5", "--rate", "300", "--output", "jsonl"])
+        .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["failed"], 0);
+    assert!(summary["retries"].as_u64().unwrap() > 0, "sends to the downed proxy were retried");
+    assert!(summary["run"]["target"].as_str().unwrap().starts_with("CHAOS"), "{summary}");
+    assert!(text.lines().any(|l| l.contains("\"broker\":\"broker-b\"") && l.contains("\"outcome\":\"send_failed\"")));
+    // The cluster itself never went down, and stored every message once.
+    assert!(c.fault("broker-b").unwrap().is_healthy());
+    let stored: u64 = c.stats().iter().map(|s| s.messages).sum();
+    assert_eq!(stored, summary["ok"].as_u64().unwrap());
+
+    // A name-server step cannot run on broker proxies.
+    std::fs::write(&file, "[[step]]\nat = 1\nnamesrv = true\nslow_ms = 5\n").unwrap();
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(["produce", "--namesrv", &ns, "--chaos", "--scenario", file.to_str().unwrap(), "--count", "5"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("brokers only"));
+    // --chaos needs a real cluster's name server.
+    let o =
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_mqtui")).args(["produce", "--chaos"]).output().await.unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

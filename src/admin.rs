@@ -43,6 +43,43 @@ async fn cluster_info(pool: &ConnectionPool, namesrvs: &[String]) -> Result<Clus
     ClusterInfo::parse(&r.body).map_err(|e| StartError::start(e.to_string()))
 }
 
+/// The cluster and a topic's route, as the name server has them now.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterView {
+    pub info: Option<ClusterInfo>,
+    pub route: Option<TopicRouteData>,
+    /// Why something is missing.
+    pub error: Option<String>,
+}
+
+/// Reads the cluster and `topic`'s route (for the console's cluster view).
+pub async fn fetch_view(pool: &ConnectionPool, namesrvs: &[String], topic: &str) -> ClusterView {
+    let mut view = ClusterView::default();
+    match cluster_info(pool, namesrvs).await {
+        Ok(i) => view.info = Some(i),
+        Err(e) => {
+            view.error = Some(e.message);
+            return view;
+        }
+    }
+    let r = ask_namesrv(pool, namesrvs, || {
+        RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC.code(), ExtFields::from_iter([("topic", topic)]))
+    })
+    .await;
+    match r {
+        Ok(r) if r.code == ResponseCode::SUCCESS.code() => match TopicRouteData::parse(&r.body) {
+            Ok(route) => view.route = Some(route),
+            Err(e) => view.error = Some(e.to_string()),
+        },
+        Ok(r) => {
+            view.error =
+                Some(format!("topic {topic}: {}: {}", response_code_label(r.code), r.remark.unwrap_or_default()))
+        }
+        Err(e) => view.error = Some(e.message),
+    }
+    view
+}
+
 /// `RW`, `R-`, `-W`, `--` (+ `I` inherit, `P` priority).
 pub fn perm_text(perm: i32) -> String {
     let mut s = String::new();

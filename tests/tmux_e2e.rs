@@ -104,6 +104,12 @@ fn a_person_isolates_a_broker_and_brings_it_back() {
         row.contains(" OK ") && attempts(s) > n0
     });
 
+    // The cluster view.
+    tmux.keys(&["v"]);
+    tmux.wait_for("the cluster view", 10, |s| s.contains("cluster DemoCluster") && s.contains("writable queue(s)"));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("cluster view closed", 5, |s| !s.contains("cluster DemoCluster"));
+
     // Help, from the key map.
     tmux.keys(&["?"]);
     tmux.wait_for("the help overlay", 5, |s| s.contains("Help") && s.contains("show or hide this help"));

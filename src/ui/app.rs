@@ -444,6 +444,8 @@ pub enum Overlay {
     /// A broker's details.
     Broker(Arc<str>),
     Compose(Compose),
+    /// The cluster and the topic's route.
+    Cluster,
 }
 
 /// What the operator is doing.
@@ -481,6 +483,8 @@ impl RunContext {
 
 /// What the console drives. Absent in snapshot tests that feed events by hand.
 pub struct Controls {
+    /// The name server's view, refreshed every few seconds (for the cluster view).
+    pub cluster_view: Arc<std::sync::Mutex<Option<(Instant, crate::admin::ClusterView)>>>,
     pub producer: Producer,
     pub cluster: Option<DemoCluster>,
     /// `--chaos`: the proxies in front of a real cluster's brokers.
@@ -727,6 +731,9 @@ impl App {
                     fields: [self.ctx.topic.clone(), String::new(), String::new(), "hello from mqtui".to_string()],
                     field: 3,
                 });
+            }
+            Action::ClusterView => {
+                self.ui.overlay = if self.ui.overlay == Overlay::Cluster { Overlay::None } else { Overlay::Cluster };
             }
             Action::FaultLatency | Action::FaultError | Action::FaultHang | Action::FaultDown | Action::FaultClear => {
                 self.fault(action)

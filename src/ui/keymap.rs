@@ -33,6 +33,7 @@ pub enum Action {
     FaultHang,
     FaultDown,
     FaultClear,
+    ClusterView,
 }
 
 /// One binding: its keys, how the footer and the help name it.
@@ -186,6 +187,15 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::ToggleTable,
         hint: "table",
         help: "switch the fault table between 5.x and 4.x",
+        in_footer: true,
+        footer_keys: "",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('v'), NONE)],
+        key_label: "v",
+        action: Action::ClusterView,
+        hint: "cluster",
+        help: "the cluster and the topic's route as the name server has them (refreshed)",
         in_footer: true,
         footer_keys: "",
     },

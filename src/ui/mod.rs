@@ -99,6 +99,7 @@ pub fn render(f: &mut Frame, app: &App) {
         Overlay::Send(id) => popup::send(f, app, area, *id),
         Overlay::Broker(name) => popup::broker(f, app, area, name),
         Overlay::Compose(form) => popup::compose(f, app, area, form),
+        Overlay::Cluster => popup::cluster(f, app, area),
     }
 }
 
@@ -194,8 +195,27 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         cancel_rx,
         None,
     ));
-    app.controls =
-        Some(Controls { producer, cluster: target.demo.clone(), chaos: target.chaos.clone(), settings: settings_tx });
+    // The cluster view's data, refreshed every 5 s on the producer's thread.
+    let cluster_view: std::sync::Arc<std::sync::Mutex<Option<(Instant, crate::admin::ClusterView)>>> =
+        Default::default();
+    {
+        let (view, namesrvs, topic) = (cluster_view.clone(), target.namesrvs.clone(), args.producer.topic.clone());
+        engine.handle.spawn(async move {
+            let pool = crate::remoting::ConnectionPool::new();
+            loop {
+                let v = crate::admin::fetch_view(&pool, &namesrvs, &topic).await;
+                *view.lock().unwrap() = Some((Instant::now(), v));
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
+    }
+    app.controls = Some(Controls {
+        cluster_view,
+        producer,
+        cluster: target.demo.clone(),
+        chaos: target.chaos.clone(),
+        settings: settings_tx,
+    });
     app.refresh_injected();
 
     // Spent events and evicted sends go back to the producer's thread to be dropped: the memory

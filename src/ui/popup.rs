@@ -156,3 +156,60 @@ pub fn compose(f: &mut Frame, app: &App, area: Rect, form: &Compose) {
     lines.push(Line::from(Span::styled(" tab next field · enter send · esc cancel", t.muted())));
     show(f, app, area, " Send one message ".into(), lines);
 }
+
+/// The cluster view: clusters, brokers, addresses; the topic's queues and perm per broker.
+pub fn cluster(f: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let snapshot = app.controls.as_ref().and_then(|c| c.cluster_view.lock().unwrap().clone());
+    let mut lines = Vec::new();
+    match snapshot {
+        None => lines.push(Line::raw(" asking the name server…")),
+        Some((at, view)) => {
+            let age = app.live.now.saturating_duration_since(at);
+            lines.push(Line::from(Span::styled(
+                format!(" from the name server {} ago, refreshed every 5 s", countdown(age)),
+                t.muted(),
+            )));
+            if let Some(info) = &view.info {
+                for (cluster, brokers) in &info.cluster_addr_table {
+                    lines.push(Line::from(Span::styled(format!(" cluster {cluster}"), t.accent())));
+                    for b in brokers {
+                        let addrs = info.broker_addr_table.get(b).map_or("(no address)".to_string(), |d| {
+                            d.broker_addrs
+                                .iter()
+                                .map(|(id, a)| format!("{} {a}", if *id == 0 { "master" } else { "slave" }))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        });
+                        lines.push(Line::raw(format!("   {b:<16} {addrs}")));
+                    }
+                }
+            }
+            if let Some(route) = &view.route {
+                lines.push(Line::raw(""));
+                lines.push(Line::from(Span::styled(format!(" topic {}", app.ctx.topic), t.accent())));
+                lines.push(Line::from(Span::styled(
+                    format!("   {:<16} {:>5} {:>5} {:>5}  master", "broker", "read", "write", "perm"),
+                    t.muted(),
+                )));
+                let mut qds = route.queue_datas.clone();
+                qds.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
+                for q in qds {
+                    lines.push(Line::raw(format!(
+                        "   {:<16} {:>5} {:>5} {:>5}  {}",
+                        q.broker_name,
+                        q.read_queue_nums,
+                        q.write_queue_nums,
+                        crate::admin::perm_text(q.perm),
+                        route.master_addr(&q.broker_name).unwrap_or("(no master)")
+                    )));
+                }
+                lines.push(Line::raw(format!("   {} writable queue(s)", route.publish_queues(&app.ctx.topic).len())));
+            }
+            if let Some(e) = &view.error {
+                lines.push(Line::from(Span::styled(format!(" {e}"), t.error())));
+            }
+        }
+    }
+    show(f, app, area, " Cluster · v or esc closes ".into(), lines);
+}

@@ -191,3 +191,20 @@ async fn freeze_keeps_the_view_while_counting_goes_on() {
     r.app.update(Action::Freeze);
     assert_eq!(r.app.view().stats.sent, 24, "unfreezing jumps to now");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_banner_says_why_when_the_name_server_is_gone() {
+    let mut r = rig(|_| {}).await;
+    r.send(12, 4).await;
+    r.cluster.update_namesrv_fault(|f| f.down = true);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    r.producer.refresh_routes().await;
+    r.send(12, 4).await;
+    let screen = r.draw(160, 48);
+    assert!(
+        screen
+            .contains("⚠ route refresh for DemoTopic failed, sending with the cached route: no name server reachable"),
+        "{screen}"
+    );
+    snapshot("banner_name_server_gone", screen);
+}

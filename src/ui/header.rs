@@ -78,10 +78,22 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     if v.lagged > 0 {
         line2.push(Span::styled(format!("  view lagged {} events", count(v.lagged)), t.warn()));
     }
-    let recent =
-        v.warnings.back().filter(|(at, _)| v.now.saturating_duration_since(*at).as_secs() < super::app::WARNING_SECS);
-    if let Some((_, w)) = recent {
-        line2.push(Span::styled(format!("  ⚠ {w}"), t.warn()));
-    }
     f.render_widget(Paragraph::new(vec![Line::from(line1), Line::from(line2)]).style(t.header()), area);
+}
+
+/// The warning an operator should see now (the latest, while recent): the banner under the header.
+pub fn banner_text(app: &App) -> Option<&str> {
+    let v = app.view();
+    v.warnings
+        .back()
+        .filter(|(at, _)| v.now.saturating_duration_since(*at).as_secs() < super::app::WARNING_SECS)
+        .map(|(_, w)| w.as_str())
+}
+
+/// The banner: why sends cannot start or keep failing, in words an operator can act on.
+pub fn render_banner(f: &mut Frame, app: &App, area: Rect) {
+    if let Some(w) = banner_text(app) {
+        let style = app.theme.error().add_modifier(ratatui::style::Modifier::REVERSED);
+        f.render_widget(Paragraph::new(Line::from(Span::styled(format!(" ⚠ {w} "), style))), area);
+    }
 }

@@ -67,17 +67,21 @@ pub fn render(f: &mut Frame, app: &App) {
     let n = app.view().brokers.len().max(1) as u16;
     let brokers_h = (n + 3).min(area.height.saturating_sub(8).max(4));
     let timeline_h = if area.height >= TIMELINE_MIN_HEIGHT { (n + 2).min(14) } else { 0 };
+    let banner_h = u16::from(header::banner_text(app).is_some());
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
-            Constraint::Length(2),
+            Constraint::Length(2 + banner_h),
             Constraint::Length(brokers_h),
             Constraint::Length(timeline_h),
             Constraint::Min(3),
             Constraint::Length(1),
         ])
         .split(area);
-    header::render(f, app, rows[0]);
+    header::render(f, app, Rect { height: 2, ..rows[0] });
+    if banner_h > 0 {
+        header::render_banner(f, app, Rect { y: rows[0].y + 2, height: 1, ..rows[0] });
+    }
     brokers::render(f, app, rows[1]);
     if timeline_h > 0 {
         timeline::render(f, app, rows[2]);
@@ -177,6 +181,16 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         Ok(Ok(info)) => {
             for b in &info.brokers {
                 app.live.broker(b);
+            }
+            let unreachable = engine.run({
+                let info = info.clone();
+                async move { produce::unreachable_brokers(&info).await }
+            });
+            for (b, a, e) in unreachable.await? {
+                app.live.warnings.push_back((
+                    Instant::now(),
+                    format!("{b} at {a} is not reachable from here ({e}): the route's addresses are what brokers registered (brokerIP1)"),
+                ));
             }
             let (t, route) = (target.clone(), info.clone());
             // The task runs on the producer's runtime until it stops.

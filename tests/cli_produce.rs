@@ -245,3 +245,15 @@ fn unreachable_brokers_are_named_and_none_reachable_exits_3() {
     assert_eq!(o.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no broker of topic MqtuiTopic is reachable from here"));
 }
+
+#[test]
+fn a_topic_without_writable_queues_exits_3_and_says_so() {
+    let dir = std::env::temp_dir().join(format!("mqtui-ro-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("read-only.toml");
+    std::fs::write(&f, "[[step]]\nat = 0\nnamesrv = true\ntopic_read_only = \"*\"\n").unwrap();
+    let o = mqtui(&["produce", "--count", "5", "--scenario", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("topic MqtuiTopic has no writable queue") && err.contains("perm"), "{err}");
+}

@@ -89,11 +89,17 @@ pub struct NameServerFault {
     pub down: bool,
     /// Topics answered with TOPIC_NOT_EXIST; `*` means every topic.
     pub missing_topics: BTreeSet<String>,
+    /// Topics whose route says read-only (perm 4: no writable queue); `*` means every topic.
+    pub read_only_topics: BTreeSet<String>,
 }
 
 impl NameServerFault {
     pub fn topic_missing(&self, topic: &str) -> bool {
         self.missing_topics.contains("*") || self.missing_topics.contains(topic)
+    }
+
+    pub fn topic_read_only(&self, topic: &str) -> bool {
+        self.read_only_topics.contains("*") || self.read_only_topics.contains(topic)
     }
 }
 
@@ -105,6 +111,10 @@ impl fmt::Display for NameServerFault {
         }
         if !self.latency.is_zero() {
             parts.push(format!("slow {} ms", self.latency.as_millis()));
+        }
+        if !self.read_only_topics.is_empty() {
+            let t: Vec<_> = self.read_only_topics.iter().map(String::as_str).collect();
+            parts.push(format!("read-only: {}", t.join(" ")));
         }
         if !self.missing_topics.is_empty() {
             let t: Vec<_> = self.missing_topics.iter().map(String::as_str).collect();

@@ -268,24 +268,22 @@ impl DemoCluster {
     /// drive it with a paused clock.
     pub fn run_scenario(&self, scenario: Scenario) -> Result<(), ClusterError> {
         self.check_scenario(&scenario)?;
+        // Steps at 0 s hold from the start: applied before this returns.
+        let first = scenario.steps.iter().take_while(|s| s.at.is_zero()).count();
+        for step in &scenario.steps[..first] {
+            self.apply_step(&scenario.name, step);
+        }
         let weak = Arc::downgrade(&self.inner);
         let task = tokio::spawn(async move {
             let mut start = tokio::time::Instant::now();
+            let mut skip = first;
             loop {
-                for step in &scenario.steps {
+                for step in scenario.steps.iter().skip(skip) {
                     tokio::time::sleep_until(start + step.at).await;
                     let Some(inner) = weak.upgrade() else { return };
-                    let cluster = DemoCluster { inner };
-                    match &step.target {
-                        Target::Broker(b) => {
-                            let _ = cluster.update_fault(b, |f| step.change.apply_broker(f));
-                        }
-                        Target::NameServer => {
-                            cluster.update_namesrv_fault(|f| step.change.apply_namesrv(f));
-                        }
-                    }
-                    cluster.emit(format!("scenario {}: {}", scenario.name, scenario::describe(step)));
+                    DemoCluster { inner }.apply_step(&scenario.name, step);
                 }
+                skip = 0;
                 match scenario.repeat_every {
                     Some(period) => {
                         start += period;
@@ -299,6 +297,18 @@ impl DemoCluster {
             old.abort();
         }
         Ok(())
+    }
+
+    fn apply_step(&self, scenario: &str, step: &Step) {
+        match &step.target {
+            Target::Broker(b) => {
+                let _ = self.update_fault(b, |f| step.change.apply_broker(f));
+            }
+            Target::NameServer => {
+                self.update_namesrv_fault(|f| step.change.apply_namesrv(f));
+            }
+        }
+        self.emit(format!("scenario {scenario}: {}", scenario::describe(step)));
     }
 
     /// Stops the scenario, if one runs (faults stay as they are).

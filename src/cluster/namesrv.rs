@@ -85,8 +85,13 @@ impl Handler for NameServerCore {
                     ResponseCode::TOPIC_NOT_EXIST.code(),
                     Some(format!("No topic route info in name server for the topic: {topic}")),
                 ),
-                Some(_) => {
-                    let route = self.route();
+                Some(topic) => {
+                    let mut route = self.route();
+                    if fault.topic_read_only(topic) {
+                        for q in &mut route.queue_datas {
+                            q.perm = PERM_READ;
+                        }
+                    }
                     let body = if standard { route.to_json() } else { route.to_fastjson() };
                     RemotingCommand::response_to(&req, ResponseCode::SUCCESS.code(), None).with_body(body)
                 }

@@ -80,6 +80,8 @@ pub struct Change {
     pub topic_missing: Option<String>,
     /// Name server: serve this topic again.
     pub topic_back: Option<String>,
+    /// Name server: route this topic read-only (no writable queue; `*` = all).
+    pub topic_read_only: Option<String>,
 }
 
 fn parse_code(s: &str, what: &str) -> Result<Option<i32>, String> {
@@ -93,8 +95,14 @@ impl Change {
     fn validate(&self, target: &Target) -> Result<(), String> {
         match target {
             Target::Broker(_) => {
-                if self.slow_ms.is_some() || self.topic_missing.is_some() || self.topic_back.is_some() {
-                    return Err("slow_ms / topic_missing / topic_back apply to the name server (namesrv = true)".into());
+                if self.slow_ms.is_some()
+                    || self.topic_missing.is_some()
+                    || self.topic_back.is_some()
+                    || self.topic_read_only.is_some()
+                {
+                    return Err(
+                        "slow_ms / topic_missing / topic_back / topic_read_only apply to the name server (namesrv = true)".into(),
+                    );
                 }
                 if let Some(e) = &self.error {
                     parse_code(e, "error code")?;
@@ -172,11 +180,16 @@ impl Change {
         if let Some(t) = &self.topic_missing {
             f.missing_topics.insert(t.clone());
         }
+        if let Some(t) = &self.topic_read_only {
+            f.read_only_topics.insert(t.clone());
+        }
         if let Some(t) = &self.topic_back {
             if t == "*" {
                 f.missing_topics.clear();
+                f.read_only_topics.clear();
             } else {
                 f.missing_topics.remove(t);
+                f.read_only_topics.remove(t);
             }
         }
     }
@@ -235,6 +248,7 @@ struct FileStep {
     slow_ms: Option<u64>,
     topic_missing: Option<String>,
     topic_back: Option<String>,
+    topic_read_only: Option<String>,
 }
 
 impl FileStep {
@@ -252,6 +266,7 @@ impl FileStep {
             slow_ms: self.slow_ms,
             topic_missing: self.topic_missing.clone(),
             topic_back: self.topic_back.clone(),
+            topic_read_only: self.topic_read_only.clone(),
         }
     }
 }
@@ -434,6 +449,9 @@ pub fn describe(step: &Step) -> String {
     }
     if let Some(t) = &c.topic_missing {
         parts.push(format!("topic {t} missing"));
+    }
+    if let Some(t) = &c.topic_read_only {
+        parts.push(format!("topic {t} read-only"));
     }
     if let Some(t) = &c.topic_back {
         parts.push(format!("topic {t} back"));

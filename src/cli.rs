@@ -144,6 +144,9 @@ pub struct ProducerArgs {
     /// Body size in bytes (4096 and more are zlib-compressed, as the Java client does).
     #[arg(long, env = "MQTUI_SIZE", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4_194_304))]
     pub size: u32,
+    /// Messages per send: above 1, each send is one SEND_BATCH_MESSAGE of this many.
+    #[arg(long, env = "MQTUI_BATCH", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub batch: u32,
     /// Message tag.
     #[arg(long, env = "MQTUI_TAG")]
     pub tag: Option<String>,

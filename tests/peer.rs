@@ -145,33 +145,67 @@ async fn real_peer_answers_our_requests() {
     }
 }
 
-/// `mqtui produce` against the real peer: every send stored, both brokers used, offset ids that
-/// name the broker that stored them.
+/// `mqtui produce` against the real peer: 10,000 messages, 4 KiB+ compressed bodies, and
+/// batches; every result SEND_OK, both brokers used, offset ids naming the broker that stored
+/// them, and queue offsets as the brokers assigned them (each queue of a fresh topic counts 0, 1,
+/// 2, … with no gap and no repeat).
 #[test]
 fn mqtui_produce_against_the_real_peer() {
     let Ok(namesrv) = std::env::var("MQTUI_PEER_NAMESRV") else {
         assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must start the real peer");
         return;
     };
-    let topic = format!("MqtuiProduce{}", std::process::id());
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mqtui"))
-        .args(["produce", "--namesrv", &namesrv, "--topic", &topic, "--count", "3000", "--size", "5000"])
-        .args(["--output", "jsonl"])
-        .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let text = String::from_utf8_lossy(&o.stdout);
-    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    assert_eq!(summary["ok"], 3000);
-    assert_eq!(summary["failed"], 0);
-    let used = summary["brokers"].as_array().unwrap().iter().filter(|b| b["ok"].as_u64().unwrap() > 0).count();
-    assert!(used >= 2, "both brokers stored messages: {summary}");
-    for l in text.lines().filter(|l| l.starts_with("{\"type\":\"result\"")) {
-        let r: serde_json::Value = serde_json::from_str(l).unwrap();
-        assert_eq!(r["status"], "SEND_OK");
-        let (store, _) = decode_offset_msg_id(r["offset_msg_id"].as_str().unwrap()).unwrap();
-        assert!(store.ip().is_loopback());
+    let pid = std::process::id();
+    let route = |topic: &str| -> TopicRouteData {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_mqtui"))
+            .args(["route", "--namesrv", &namesrv, "--topic", topic, "--json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        serde_json::from_value(v["route"].clone()).unwrap()
+    };
+    for (name, extra, per_send) in [
+        ("Plain", vec!["--count", "10000", "--concurrency", "128"], 1u64),
+        ("Compressed", vec!["--count", "1000", "--size", "5000"], 1),
+        ("Batch", vec!["--count", "500", "--batch", "10"], 10),
+    ] {
+        let topic = format!("MqtuiProduce{name}{pid}");
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_mqtui"))
+            .args(["produce", "--namesrv", &namesrv, "--topic", &topic, "--output", "jsonl"])
+            .args(&extra)
+            .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8_lossy(&o.stdout);
+        let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(summary["failed"], 0, "{name}");
+        let used = summary["brokers"].as_array().unwrap().iter().filter(|b| b["ok"].as_u64().unwrap() > 0).count();
+        assert!(used >= 2, "{name}: both brokers stored messages: {summary}");
+        let r = route(&topic);
+        let mut offsets: std::collections::BTreeMap<(String, i64), Vec<i64>> = Default::default();
+        for l in text.lines().filter(|l| l.starts_with("{\"type\":\"result\"")) {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["status"], "SEND_OK", "{name}: {v}");
+            let broker = v["broker"].as_str().unwrap().to_string();
+            let master = r.master_addr(&broker).unwrap().to_string();
+            let ids = v["offset_msg_id"].as_str().unwrap();
+            assert_eq!(ids.split(',').count() as u64, per_send, "{name}: one offset id per message");
+            for id in ids.split(',') {
+                let (store, _) = decode_offset_msg_id(id).unwrap();
+                assert_eq!(store.to_string(), master, "{name}: the offset id names the broker that stored it");
+            }
+            assert_eq!(v["msg_id"].as_str().unwrap().split(',').count() as u64, per_send);
+            offsets
+                .entry((broker, v["queue"].as_i64().unwrap()))
+                .or_default()
+                .push(v["queue_offset"].as_i64().unwrap());
+        }
+        for ((b, q), mut offs) in offsets {
+            offs.sort_unstable();
+            let expect: Vec<i64> = (0..offs.len() as i64).map(|i| i * per_send as i64).collect();
+            assert_eq!(offs, expect, "{name}: {b} queue {q} offsets as assigned by the broker");
+        }
     }
 }
 

@@ -352,3 +352,19 @@ async fn a_slow_subscriber_sees_lagged_and_the_producer_does_not_wait() {
         other => panic!("expected Lagged, got {other:?}"),
     }
 }
+
+/// A batch is one SEND_BATCH_MESSAGE: its members' ids, the broker's offset ids, one queue.
+#[tokio::test]
+async fn a_batch_is_one_send_of_many_messages() {
+    let c = cluster(2).await;
+    let p = producer(&c, |_| {});
+    let o = p.send_batch((0..10).map(|i| Message::new(TOPIC, format!("m{i}"))).collect()).await;
+    let s = o.result.as_ref().unwrap();
+    assert_eq!(o.msg_id.split(',').count(), 10);
+    assert_eq!(s.offset_msg_id.split(',').count(), 10);
+    assert_eq!(c.stats().iter().map(|b| b.messages).sum::<u64>(), 10);
+    assert_eq!(c.stats().iter().map(|b| b.sends).sum::<u64>(), 1);
+    let mixed = p.send_batch(vec![Message::new(TOPIC, &b"a"[..]), Message::new("Other", &b"b"[..])]).await;
+    assert_eq!(mixed.result.as_ref().unwrap_err().kind, FailureKind::Invalid, "one topic per batch");
+    check_accounting(&p, &[o, mixed]);
+}

@@ -18,6 +18,8 @@ pub struct MessageTemplate {
     pub size: usize,
     pub tag: Option<String>,
     pub keys: Option<String>,
+    /// Messages per send: 1, or a SEND_BATCH_MESSAGE of this many.
+    pub batch: usize,
 }
 
 impl MessageTemplate {
@@ -133,10 +135,14 @@ pub async fn run(
             _ = cancel.changed() => continue,
         };
         let p = producer.clone();
-        let msg = template.build(&body);
+        let msgs: Vec<Message> = (0..template.batch.max(1)).map(|_| template.build(&body)).collect();
         let out = out.clone();
         tokio::spawn(async move {
-            let outcome = p.send(msg).await;
+            let outcome = if msgs.len() == 1 {
+                p.send(msgs.into_iter().next().expect("one message")).await
+            } else {
+                p.send_batch(msgs).await
+            };
             drop(permit);
             if let Some(out) = out {
                 let _ = out.send(outcome).await;

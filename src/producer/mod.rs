@@ -33,7 +33,7 @@ use tokio::time::Instant;
 use crate::protocol::message::{self, Message};
 use crate::protocol::msgid::UniqIdGenerator;
 use crate::protocol::properties;
-use crate::protocol::send::{process_send_response, single_request, SendStatus, SendTarget};
+use crate::protocol::send::{batch_request, process_send_response, single_request, SendStatus, SendTarget};
 use crate::remoting::codes::response_code_label;
 use crate::remoting::{next_opaque, ConnectionPool, InvokeError};
 pub use events::{
@@ -97,6 +97,47 @@ impl Default for ProducerConfig {
 /// Splits `a:9876;b:9876` (also commas) into addresses.
 pub fn parse_namesrvs(s: &str) -> Vec<String> {
     s.split([';', ',']).map(str::trim).filter(|a| !a.is_empty()).map(str::to_string).collect()
+}
+
+/// What one send carries.
+enum Payload<'a> {
+    One(&'a Message),
+    Batch { topic: &'a str, msgs: &'a [Message], props: String },
+}
+
+impl Payload<'_> {
+    fn topic(&self) -> &str {
+        match self {
+            Payload::One(m) => &m.topic,
+            Payload::Batch { topic, .. } => topic,
+        }
+    }
+
+    /// `Validators.checkMessage`, and for a batch the rules of `MessageBatch.generateFromList`.
+    fn validate(&self) -> Result<(), String> {
+        match self {
+            Payload::One(m) => message::validate(m).map_err(|e| e.to_string()),
+            Payload::Batch { topic, msgs, .. } => {
+                if msgs.is_empty() {
+                    return Err("a batch needs at least one message".into());
+                }
+                for m in msgs.iter() {
+                    message::validate(m).map_err(|e| e.to_string())?;
+                    if m.topic != *topic {
+                        return Err(format!("a batch is of one topic: {} and {}", topic, m.topic));
+                    }
+                }
+                let total: usize = msgs.iter().map(|m| m.body.len() + m.properties_string().len() + 20).sum();
+                if total > message::MAX_MESSAGE_SIZE {
+                    return Err(format!(
+                        "the batch is {total} bytes, more than the maximum of {}",
+                        message::MAX_MESSAGE_SIZE
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Running totals, cheap to read at any time.
@@ -307,19 +348,39 @@ impl Producer {
     /// longer than the timeout (plus the time to notice it passed). The outcome is shared with
     /// the event subscribers (no copy).
     pub async fn send(&self, mut msg: Message) -> Arc<SendOutcome> {
+        if msg.uniq_key().is_none() {
+            msg.set_property(properties::UNIQ_KEY, self.inner.ids.next_id());
+        }
+        let msg_id = msg.uniq_key().unwrap_or_default().to_string();
+        self.send_payload(Payload::One(&msg), msg_id).await
+    }
+
+    /// Sends messages of one topic as one SEND_BATCH_MESSAGE request (`DefaultMQProducer.send(
+    /// Collection)`): each member gets its UNIQ_KEY and the batch one of its own; the outcome's
+    /// msg_id is the members' ids joined by `,`, its offset id the broker's, joined the same way.
+    pub async fn send_batch(&self, mut msgs: Vec<Message>) -> Arc<SendOutcome> {
+        for m in &mut msgs {
+            if m.uniq_key().is_none() {
+                m.set_property(properties::UNIQ_KEY, self.inner.ids.next_id());
+            }
+        }
+        let msg_id = msgs.iter().filter_map(|m| m.uniq_key()).collect::<Vec<_>>().join(",");
+        let props =
+            properties::encode([(properties::UNIQ_KEY, self.inner.ids.next_id().as_str()), (properties::WAIT, "true")]);
+        let topic = msgs.first().map(|m| m.topic.clone()).unwrap_or_default();
+        self.send_payload(Payload::Batch { topic: &topic, msgs: &msgs, props }, msg_id).await
+    }
+
+    async fn send_payload(&self, payload: Payload<'_>, msg_id: String) -> Arc<SendOutcome> {
         let inner = &self.inner;
         let send = inner.next_send.fetch_add(1, Ordering::Relaxed);
         inner.counters.sent.fetch_add(1, Ordering::Relaxed);
         inner.counters.in_flight.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let started_wall = chrono::Local::now();
-        if msg.uniq_key().is_none() {
-            msg.set_property(properties::UNIQ_KEY, inner.ids.next_id());
-        }
-        let msg_id = msg.uniq_key().unwrap_or_default().to_string();
-        let topic: Arc<str> = msg.topic.as_str().into();
+        let topic: Arc<str> = payload.topic().into();
         let mut attempts = Vec::new();
-        let result = self.send_inner(send, &msg, started, &mut attempts).await;
+        let result = self.send_inner(send, &payload, started, &mut attempts).await;
         let outcome = Arc::new(SendOutcome {
             send,
             topic,
@@ -374,39 +435,41 @@ impl Producer {
     async fn send_inner(
         &self,
         send: u64,
-        msg: &Message,
+        payload: &Payload<'_>,
         started: Instant,
         attempts: &mut Vec<AttemptRecord>,
     ) -> Result<Stored, Failure> {
         let cfg = &self.inner.config;
         let deadline = started + cfg.timeout;
-        message::validate(msg).map_err(|e| Failure {
+        payload.validate().map_err(|message| Failure {
             kind: FailureKind::Invalid,
             code: Some(crate::remoting::ResponseCode::MESSAGE_ILLEGAL.code()),
-            message: e.to_string(),
+            message,
         })?;
-        let tp = match tokio::time::timeout_at(deadline, self.inner.routes.get(&msg.topic)).await {
+        let topic = payload.topic();
+        let tp = match tokio::time::timeout_at(deadline, self.inner.routes.get(topic)).await {
             Ok(Ok(tp)) => tp,
             Ok(Err(e)) => return Err(Failure { kind: FailureKind::NoRoute, code: None, message: e.to_string() }),
             Err(_) => {
                 return Err(Failure {
                     kind: FailureKind::NoRoute,
                     code: None,
-                    message: RouteError::Timeout(msg.topic.clone()).to_string(),
+                    message: RouteError::Timeout(topic.to_string()).to_string(),
                 })
             }
         };
         let first =
             tp.select(&self.inner.faults, self.fault_avoidance(), self.fault_table(), None, false, Instant::now());
-        let request = single_request(
-            msg,
-            &SendTarget {
-                producer_group: &cfg.group,
-                broker_name: &first.broker_name,
-                queue_id: first.queue_id,
-                smart: cfg.smart,
-            },
-        );
+        let target = SendTarget {
+            producer_group: &cfg.group,
+            broker_name: &first.broker_name,
+            queue_id: first.queue_id,
+            smart: cfg.smart,
+        };
+        let request = match payload {
+            Payload::One(msg) => single_request(msg, &target),
+            Payload::Batch { topic, msgs, props } => batch_request(topic, msgs, props, &target),
+        };
         let mut broker: Arc<str> =
             tp.broker(&first.broker_name).cloned().unwrap_or_else(|| first.broker_name.as_str().into());
         let mut attempt: u32 = 1;

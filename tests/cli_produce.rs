@@ -257,3 +257,15 @@ fn a_topic_without_writable_queues_exits_3_and_says_so() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("topic MqtuiTopic has no writable queue") && err.contains("perm"), "{err}");
 }
+
+#[test]
+fn a_topic_with_no_route_exits_3_and_says_what_to_do() {
+    let dir = std::env::temp_dir().join(format!("mqtui-noroute-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("missing.toml");
+    std::fs::write(&f, "[[step]]\nat = 0\nnamesrv = true\ntopic_missing = \"*\"\n").unwrap();
+    let o = mqtui(&["produce", "--count", "5", "--scenario", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("topic MqtuiTopic has no route") && err.contains("auto-create"), "{err}");
+}

@@ -268,7 +268,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     Ok(produce::EXIT_OK)
 }
 
-/// Lowers this (the UI's) thread's scheduling priority, so that when the cores are busy the
+/// Lowers this (the UI's) thread's scheduling priority to the lowest, so that when the cores are busy the
 /// producer's thread — started before, at normal priority — gets them first: the console never
 /// slows the producer; at extreme rates the view lags instead (and says so in the header).
 fn yield_to_the_producer() {
@@ -276,7 +276,7 @@ fn yield_to_the_producer() {
     // SAFETY: setpriority on this thread's id only changes its nice value; failure is harmless.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        if libc::setpriority(libc::PRIO_PROCESS, tid, 10) != 0 {
+        if libc::setpriority(libc::PRIO_PROCESS, tid, 19) != 0 {
             tracing::debug!("could not lower the UI thread's priority");
         }
     }

@@ -484,7 +484,7 @@ impl Producer {
                 });
             }
             let timeout = cfg.attempt_timeout.map_or(budget, |cap| cap.min(budget));
-            let addr: Option<Arc<str>> = tp.route.master_addr(&broker).map(Arc::from);
+            let addr: Option<Arc<str>> = tp.master(&broker).cloned();
             let mut cmd = request.clone();
             cmd.opaque = next_opaque();
             // The hook runs per invocation, as Java's (the signature excludes itself).
@@ -612,8 +612,11 @@ impl Producer {
     }
 
     /// The address to connect to for a broker address from the route.
-    fn connect_addr(&self, addr: &str) -> String {
-        self.inner.config.addr_map.as_ref().and_then(|m| m.map(addr)).unwrap_or_else(|| addr.to_string())
+    fn connect_addr<'a>(&self, addr: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.inner.config.addr_map.as_ref().and_then(|m| m.map(addr)) {
+            Some(mapped) => std::borrow::Cow::Owned(mapped),
+            None => std::borrow::Cow::Borrowed(addr),
+        }
     }
 
     fn record_attempt(&self, send: u64, attempts: &mut Vec<AttemptRecord>, record: AttemptRecord) {

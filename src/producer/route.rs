@@ -38,6 +38,8 @@ pub struct TopicPublishInfo {
     pub queues: Vec<MessageQueue>,
     /// Broker names as shared strings, in queue order, for events.
     pub brokers: Vec<Arc<str>>,
+    /// Each broker's master address, shared (no allocation per send).
+    masters: Vec<(Arc<str>, Arc<str>)>,
     /// `sendWhichQueue`.
     index: AtomicU32,
     /// Whether this came from the auto-create key topic (TBW102) because the topic had no route.
@@ -58,14 +60,21 @@ impl TopicPublishInfo {
                 brokers.push(q.broker_name.as_str().into());
             }
         }
+        let masters = brokers.iter().filter_map(|b| route.master_addr(b).map(|a| (b.clone(), Arc::from(a)))).collect();
         TopicPublishInfo {
             topic: topic.to_string(),
             route,
             queues,
             brokers,
+            masters,
             index: AtomicU32::new(seed.unwrap_or_else(rand::random::<u32>) & 0x7FFF_FFFF),
             from_default_topic,
         }
+    }
+
+    /// The master address of `broker`, shared.
+    pub fn master(&self, broker: &str) -> Option<&Arc<str>> {
+        self.masters.iter().find(|(b, _)| **b == *broker).map(|(_, a)| a)
     }
 
     pub fn broker(&self, name: &str) -> Option<&Arc<str>> {

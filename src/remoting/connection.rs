@@ -275,6 +275,10 @@ impl ConnectionPool {
     pub async fn get(&self, addr: &str, timeout: Duration) -> Result<Connection, InvokeError> {
         let cell = {
             let mut map = self.conns.lock().await;
+            // The common case, a live connection: no allocation.
+            if let Some(c) = map.get(addr).and_then(|cell| cell.get()).filter(|c| !c.is_closed()) {
+                return Ok(c.clone());
+            }
             let cell = map.entry(addr.to_string()).or_default().clone();
             if cell.get().is_some_and(|c| c.is_closed()) {
                 let fresh: Arc<tokio::sync::OnceCell<Connection>> = Arc::default();

@@ -60,20 +60,48 @@ impl UniqIdGenerator {
 
     /// The next id.
     pub fn next_id(&self) -> String {
-        let now = Local::now().timestamp_millis();
-        let since_month = {
+        self.id_at(Local::now().timestamp_millis())
+    }
+
+    /// The id for a given wall clock (epoch ms); `next_id` with the clock passed in.
+    pub fn id_at(&self, now_ms: i64) -> String {
+        let start = {
             let mut m = self.month.lock().unwrap();
-            if now >= m.1 || now < m.0 {
-                *m = month_bounds(now);
+            if now_ms >= m.1 || now_ms < m.0 - 1_000_000 {
+                *m = month_bounds(now_ms);
             }
-            now - m.0
+            m.0
         };
         let mut b = [0u8; 16];
         b[..10].copy_from_slice(&self.prefix);
-        b[10..14].copy_from_slice(&(since_month as i32).to_be_bytes());
+        b[10..14].copy_from_slice(&month_span(now_ms, start).to_be_bytes());
         b[14..16].copy_from_slice(&self.counter.fetch_add(1, Ordering::Relaxed).to_be_bytes());
         to_hex(&b)
     }
+}
+
+/// Milliseconds since the start of the month as the Java client writes them: `(int)(now - start)`,
+/// so from day 24.8 of a month on the value wraps past `i32::MAX` (read it back as unsigned); a
+/// clock that stepped back by less than 1,000 s (NTP) gives 0.
+pub fn month_span(now_ms: i64, month_start_ms: i64) -> i32 {
+    let diff = now_ms.wrapping_sub(month_start_ms) as i32;
+    if diff < 0 && diff > -1_000_000 {
+        0
+    } else {
+        diff
+    }
+}
+
+/// The time an `UNIQ_KEY` was made, in ms since the start of its month (the unsigned reading of
+/// `month_span`); `None` if it is not a 32- or 56-hex-char id.
+pub fn uniq_id_month_ms(id: &str) -> Option<u32> {
+    let b = from_hex(id)?;
+    let at = match b.len() {
+        16 => 10,
+        28 => 22,
+        _ => return None,
+    };
+    Some(u32::from_be_bytes(b[at..at + 4].try_into().ok()?))
 }
 
 fn month_bounds(now_ms: i64) -> (i64, i64) {
@@ -155,11 +183,39 @@ mod tests {
         let pid = format!("{:04X}", std::process::id() as u16);
         assert_eq!(&a[8..12], pid);
         let bytes = from_hex(&a).unwrap();
-        let ms = i32::from_be_bytes(bytes[10..14].try_into().unwrap());
-        assert!(ms >= 0 && (ms as i64) < 31 * 86_400_000 + 3_600_000);
+        // Unsigned: past day 24.8 of a month the Java client's int wraps negative.
+        let ms = uniq_id_month_ms(&a).unwrap();
+        assert!((ms as i64) < 31 * 86_400_000 + 3_600_000, "{ms}");
         let ca = u16::from_be_bytes(bytes[14..16].try_into().unwrap());
         let cb = u16::from_be_bytes(from_hex(&b).unwrap()[14..16].try_into().unwrap());
         assert_eq!(cb, ca.wrapping_add(1));
+    }
+
+    #[test]
+    fn month_span_wraps_like_javas_int_cast_and_forgives_small_clock_steps_back() {
+        const DAY: i64 = 86_400_000;
+        let start = 1_761_955_200_000; // 2025-11-01T00:00Z
+        assert_eq!(month_span(start, start), 0);
+        assert_eq!(month_span(start + DAY + 5, start), (DAY + 5) as i32);
+        // Day 25 and day 31: past i32::MAX, written as Java's (int) cast writes them.
+        for day in [25, 30] {
+            let now = start + day * DAY + 123;
+            let span = month_span(now, start);
+            assert!(span < 0);
+            assert_eq!(span as u32 as i64, day * DAY + 123);
+        }
+        // NTP stepped back a little: 0; far back: the raw (negative) difference, as Java.
+        assert_eq!(month_span(start - 999_999, start), 0);
+        assert_eq!(month_span(start - 2_000_000, start), -2_000_000);
+
+        let g = UniqIdGenerator::new(Ipv4Addr::new(10, 0, 0, 1));
+        let late = start + 30 * DAY + 7;
+        let id = g.id_at(late);
+        let own = uniq_id_month_ms(&id).unwrap() as i64;
+        // The generator uses local month bounds; whatever the zone, the unsigned reading is
+        // within a month (+1 h for a daylight-saving month).
+        assert!(own < 31 * DAY + 3_600_000, "{own}");
+        assert_eq!(uniq_id_month_ms("zz"), None);
     }
 
     #[test]

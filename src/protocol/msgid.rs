@@ -1,7 +1,7 @@
 //! Message ids: the client's unique id (`UNIQ_KEY`, `MessageClientIDSetter`) and the broker's
 //! offset id (`MessageDecoder.createMessageId`).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Mutex;
 
@@ -114,26 +114,60 @@ fn month_bounds(now_ms: i64) -> (i64, i64) {
     (start, next)
 }
 
-/// This host's IPv4 address as other hosts would see it, or a fake one made from the clock when
-/// none can be found (as the Java client does).
+/// This host's IPv4 address as `UtilAll.getIP` picks it: the interfaces' IPv4 addresses, the
+/// first public one, else the first private one (10/8, 172.16/12, 192.168/16), never loopback
+/// or 0.x; a fake one made from the clock when there is none (as the Java client does). Reads
+/// the interfaces (getifaddrs), never DNS: a host name that does not resolve cannot stall start-up.
 pub fn local_ipv4() -> Ipv4Addr {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    if let Some(host) = host {
-        if let Ok(addrs) = (host.as_str(), 0).to_socket_addrs() {
-            for a in addrs {
-                if let IpAddr::V4(v4) = a.ip() {
-                    if !v4.is_loopback() && !v4.is_unspecified() {
-                        return v4;
-                    }
-                }
-            }
+    pick_ipv4(interface_ipv4s()).unwrap_or_else(|| {
+        let t = (chrono::Utc::now().timestamp_millis() as u64).to_be_bytes();
+        Ipv4Addr::new(t[4], t[5], t[6], t[7])
+    })
+}
+
+/// `UtilAll.getIP`'s choice among a host's IPv4 addresses.
+pub fn pick_ipv4(addrs: impl IntoIterator<Item = Ipv4Addr>) -> Option<Ipv4Addr> {
+    let mut private = None;
+    for ip in addrs {
+        let o = ip.octets();
+        if o[0] == 127 || o[0] == 0 || ip.is_unspecified() {
+            continue;
+        }
+        if ip.is_private() {
+            private.get_or_insert(ip);
+        } else {
+            return Some(ip);
         }
     }
-    let t = (chrono::Utc::now().timestamp_millis() as u64).to_be_bytes();
-    Ipv4Addr::new(t[4], t[5], t[6], t[7])
+    private
+}
+
+#[cfg(unix)]
+fn interface_ipv4s() -> Vec<Ipv4Addr> {
+    let mut out = Vec::new();
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we only read and then free with freeifaddrs.
+    unsafe {
+        if libc::getifaddrs(&mut head) != 0 {
+            return out;
+        }
+        let mut cur = head;
+        while !cur.is_null() {
+            let ifa = &*cur;
+            if !ifa.ifa_addr.is_null() && i32::from((*ifa.ifa_addr).sa_family) == libc::AF_INET {
+                let sin = &*(ifa.ifa_addr as *const libc::sockaddr_in);
+                out.push(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)));
+            }
+            cur = ifa.ifa_next;
+        }
+        libc::freeifaddrs(head);
+    }
+    out
+}
+
+#[cfg(not(unix))]
+fn interface_ipv4s() -> Vec<Ipv4Addr> {
+    Vec::new()
 }
 
 /// The broker's offset message id: store host IPv4 (4) + port (4) + commit-log offset (8).
@@ -216,6 +250,18 @@ mod tests {
         // within a month (+1 h for a daylight-saving month).
         assert!(own < 31 * DAY + 3_600_000, "{own}");
         assert_eq!(uniq_id_month_ms("zz"), None);
+    }
+
+    #[test]
+    fn local_ip_is_chosen_like_java_and_never_loopback() {
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        assert_eq!(pick_ipv4([ip("127.0.0.1"), ip("10.1.2.3"), ip("8.8.4.4")]), Some(ip("8.8.4.4")));
+        assert_eq!(pick_ipv4([ip("127.0.0.1"), ip("192.168.1.9"), ip("10.1.2.3")]), Some(ip("192.168.1.9")));
+        assert_eq!(pick_ipv4([ip("127.0.0.1"), ip("0.0.0.0")]), None);
+        let here = local_ipv4();
+        assert!(!here.is_loopback(), "{here}");
+        // The interfaces of this machine, read without DNS.
+        assert!(interface_ipv4s().iter().any(|a| a.is_loopback()), "{:?}", interface_ipv4s());
     }
 
     #[test]

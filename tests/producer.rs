@@ -353,6 +353,46 @@ async fn a_slow_subscriber_sees_lagged_and_the_producer_does_not_wait() {
     }
 }
 
+/// The outcome stream (what the console reads) has each completed send once, no attempts; a slow
+/// reader of it sees Lagged with the number it missed; a dropped one costs nothing.
+#[tokio::test]
+async fn the_outcome_stream_has_every_send_once_and_counts_what_a_slow_reader_missed() {
+    let c = cluster(2).await;
+    let p = producer(&c, |cfg| cfg.event_capacity = 64);
+    let mut fast = p.subscribe_outcomes();
+    let mut slow = p.subscribe_outcomes();
+    let gone = p.subscribe_outcomes();
+    drop(gone);
+    let mut seen = HashSet::new();
+    let mut others = 0;
+    for _ in 0..10 {
+        let outcomes = join_all((0..20).map(|_| p.send(msg()))).await;
+        assert!(outcomes.iter().all(|o| o.is_ok()));
+        while let Some(e) = fast.try_recv() {
+            match e {
+                Event::Completed(o) => assert!(seen.insert(o.send), "send {} twice", o.send),
+                Event::Route { .. } | Event::Fault(_) | Event::Warning(_) => others += 1,
+                other => panic!("unexpected on the outcome stream: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(seen.len(), 200);
+    let (mut lagged, mut kept, mut completed) = (0, 0, 0);
+    while let Some(e) = slow.try_recv() {
+        match e {
+            Event::Lagged(n) => lagged += n,
+            Event::Completed(_) => {
+                completed += 1;
+                kept += 1
+            }
+            _ => kept += 1,
+        }
+    }
+    assert!(completed <= 64 && lagged > 0, "completed {completed} lagged {lagged}");
+    assert_eq!(kept, 64, "the slow reader's buffer held its capacity");
+    assert_eq!(kept + lagged, 200 + others, "every event kept or counted");
+}
+
 /// A batch is one SEND_BATCH_MESSAGE: its members' ids, the broker's offset ids, one queue.
 #[tokio::test]
 async fn a_batch_is_one_send_of_many_messages() {

@@ -172,31 +172,176 @@ pub enum Event {
     Lagged(u64),
 }
 
+/// Where the producer leaves events for one batch subscriber: a vector the producer appends to
+/// under a lock held for one push, and the subscriber takes whole, once per frame, by swapping in
+/// an empty one. No per-event wake-up, no ring that keeps spent events alive: the cheapest
+/// hand-over for a view that drains once a frame (the console).
+pub(crate) struct BatchBuffer {
+    state: std::sync::Mutex<BatchState>,
+    notify: tokio::sync::Notify,
+    capacity: usize,
+}
+
+struct BatchState {
+    events: Vec<Event>,
+    /// Events dropped because the subscriber did not drain in time.
+    lagged: u64,
+    closed: bool,
+}
+
+impl BatchBuffer {
+    pub(crate) fn new(capacity: usize) -> Arc<BatchBuffer> {
+        Arc::new(BatchBuffer {
+            state: std::sync::Mutex::new(BatchState { events: Vec::new(), lagged: 0, closed: false }),
+            notify: tokio::sync::Notify::new(),
+            capacity: capacity.max(16),
+        })
+    }
+
+    /// Appends; never waits for the subscriber. A full buffer drops the event and counts it.
+    pub(crate) fn push(&self, e: Event) {
+        let mut st = self.state.lock().unwrap();
+        if st.events.len() >= self.capacity {
+            st.lagged += 1;
+            drop(st);
+            return;
+        }
+        st.events.push(e);
+        let first = st.events.len() == 1;
+        drop(st);
+        if first {
+            // Only the first event after a drain wakes a waiting subscriber.
+            self.notify.notify_one();
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        self.state.lock().unwrap().closed = true;
+        self.notify.notify_one();
+    }
+}
+
+enum Source {
+    Broadcast(broadcast::Receiver<Event>),
+    Batch { buf: Arc<BatchBuffer>, local: std::collections::VecDeque<Event>, spare: Vec<Event> },
+}
+
 /// A subscription that turns falling behind into an [`Event::Lagged`] instead of an error.
 pub struct EventStream {
-    rx: broadcast::Receiver<Event>,
+    src: Source,
 }
 
 impl EventStream {
     pub(crate) fn new(rx: broadcast::Receiver<Event>) -> Self {
-        EventStream { rx }
+        EventStream { src: Source::Broadcast(rx) }
+    }
+
+    pub(crate) fn batched(buf: Arc<BatchBuffer>) -> Self {
+        EventStream { src: Source::Batch { buf, local: Default::default(), spare: Vec::new() } }
     }
 
     /// The next event; `None` once the producer is gone.
     pub async fn recv(&mut self) -> Option<Event> {
-        match self.rx.recv().await {
-            Ok(e) => Some(e),
-            Err(broadcast::error::RecvError::Lagged(n)) => Some(Event::Lagged(n)),
-            Err(broadcast::error::RecvError::Closed) => None,
+        match &mut self.src {
+            Source::Broadcast(rx) => match rx.recv().await {
+                Ok(e) => Some(e),
+                Err(broadcast::error::RecvError::Lagged(n)) => Some(Event::Lagged(n)),
+                Err(broadcast::error::RecvError::Closed) => None,
+            },
+            Source::Batch { buf, .. } => {
+                let buf = buf.clone();
+                loop {
+                    let notified = buf.notify.notified();
+                    tokio::pin!(notified);
+                    // Registered before looking, so a push between the look and the wait wakes us.
+                    notified.as_mut().enable();
+                    if let Some(e) = self.try_recv() {
+                        return Some(e);
+                    }
+                    if buf.state.lock().unwrap().closed {
+                        return None;
+                    }
+                    notified.await;
+                }
+            }
         }
     }
 
     /// The next event if one is waiting (for draining once per frame).
     pub fn try_recv(&mut self) -> Option<Event> {
-        match self.rx.try_recv() {
-            Ok(e) => Some(e),
-            Err(broadcast::error::TryRecvError::Lagged(n)) => Some(Event::Lagged(n)),
-            Err(_) => None,
+        match &mut self.src {
+            Source::Broadcast(rx) => match rx.try_recv() {
+                Ok(e) => Some(e),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => Some(Event::Lagged(n)),
+                Err(_) => None,
+            },
+            Source::Batch { buf, local, spare } => {
+                if let Some(e) = local.pop_front() {
+                    return Some(e);
+                }
+                // Take everything the producer left, in one lock.
+                let lagged = {
+                    let mut st = buf.state.lock().unwrap();
+                    if st.events.is_empty() && st.lagged == 0 {
+                        return None;
+                    }
+                    std::mem::swap(&mut st.events, spare);
+                    std::mem::take(&mut st.lagged)
+                };
+                if lagged > 0 {
+                    local.push_back(Event::Lagged(lagged));
+                }
+                local.extend(spare.drain(..));
+                local.pop_front()
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn warning(i: usize) -> Event {
+        Event::Warning(i.to_string())
+    }
+    fn text(e: Event) -> String {
+        match e {
+            Event::Warning(w) => w,
+            Event::Lagged(n) => format!("lagged {n}"),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn batch_stream_keeps_order_counts_what_it_dropped_and_ends_when_closed() {
+        let buf = BatchBuffer::new(16);
+        let mut s = EventStream::batched(buf.clone());
+        assert!(s.try_recv().is_none());
+        for i in 0..20 {
+            buf.push(warning(i));
+        }
+        // A full buffer drops and counts; the subscriber hears that first, then what was kept.
+        let got: Vec<String> = std::iter::from_fn(|| s.try_recv()).map(text).collect();
+        let mut want = vec!["lagged 4".to_string()];
+        want.extend((0..16).map(|i| i.to_string()));
+        assert_eq!(got, want);
+        // Emptied: room again.
+        buf.push(warning(99));
+        assert_eq!(s.recv().await.map(text).as_deref(), Some("99"));
+
+        // A waiting subscriber is woken by the next push, and sees the end.
+        let waiter = tokio::spawn(async move {
+            let first = s.recv().await.map(text);
+            let end = s.recv().await.map(text);
+            (first, end)
+        });
+        tokio::task::yield_now().await;
+        buf.push(warning(7));
+        tokio::task::yield_now().await;
+        buf.close();
+        let (first, end) = tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
+        assert_eq!(first.as_deref(), Some("7"));
+        assert_eq!(end, None);
     }
 }

@@ -169,9 +169,10 @@ struct Inner {
     table: AtomicU8,
     /// Every event, attempts included.
     events: broadcast::Sender<Event>,
-    /// Every event but attempts (each completed send carries its attempts): cheaper for views
-    /// that aggregate completed sends, such as the console.
-    outcomes: broadcast::Sender<Event>,
+    /// Every event but attempts (each completed send carries its attempts), one batch buffer per
+    /// subscriber: cheaper for views that aggregate completed sends once a frame (the console).
+    outcomes: std::sync::RwLock<Vec<Arc<events::BatchBuffer>>>,
+    outcome_subscribers: std::sync::atomic::AtomicUsize,
     /// Operator warnings alone (headless runs print them).
     warnings: broadcast::Sender<String>,
     ids: UniqIdGenerator,
@@ -184,6 +185,9 @@ impl Drop for Inner {
     fn drop(&mut self) {
         if let Some(t) = self.refresher.get_mut().unwrap().take() {
             t.abort();
+        }
+        for b in self.outcomes.get_mut().unwrap().iter() {
+            b.close();
         }
     }
 }
@@ -210,7 +214,6 @@ impl Producer {
         cache.seed = config.queue_seed;
         let routes = Arc::new(cache);
         let (events, _) = broadcast::channel(config.event_capacity.max(16));
-        let (outcomes, _) = broadcast::channel(config.event_capacity.max(16));
         let (warnings, _) = broadcast::channel(64);
         let inner = Arc::new(Inner {
             avoidance: AtomicBool::new(config.fault_avoidance),
@@ -220,7 +223,8 @@ impl Producer {
             routes,
             faults: Mutex::new(LatencyFaultTolerance::default()),
             events,
-            outcomes,
+            outcomes: Default::default(),
+            outcome_subscribers: Default::default(),
             warnings,
             ids: UniqIdGenerator::default(),
             next_send: AtomicU64::new(1),
@@ -252,7 +256,11 @@ impl Producer {
 
     /// Every event from now on except [`Event::Attempt`] (completed sends carry their attempts).
     pub fn subscribe_outcomes(&self) -> EventStream {
-        EventStream::new(self.inner.outcomes.subscribe())
+        let buf = events::BatchBuffer::new(self.inner.config.event_capacity);
+        let mut subs = self.inner.outcomes.write().unwrap();
+        subs.push(buf.clone());
+        self.inner.outcome_subscribers.store(subs.len(), Ordering::Release);
+        EventStream::batched(buf)
     }
 
     /// Operator warnings from now on (name servers unreachable, routes kept from cache).
@@ -261,7 +269,7 @@ impl Producer {
     }
 
     fn has_subscribers(&self) -> bool {
-        self.inner.events.receiver_count() > 0 || self.inner.outcomes.receiver_count() > 0
+        self.inner.events.receiver_count() > 0 || self.inner.outcome_subscribers.load(Ordering::Relaxed) > 0
     }
 
     pub fn counters(&self) -> CountersSnapshot {
@@ -336,8 +344,21 @@ impl Producer {
 
     fn emit(&self, e: Event) {
         // No subscriber, or a full one: never wait.
-        if self.inner.outcomes.receiver_count() > 0 {
-            let _ = self.inner.outcomes.send(e.clone());
+        if self.inner.outcome_subscribers.load(Ordering::Relaxed) > 0 && !matches!(e, Event::Attempt { .. }) {
+            let mut gone = false;
+            for b in self.inner.outcomes.read().unwrap().iter() {
+                // The subscriber dropped its stream: only this list still holds the buffer.
+                if Arc::strong_count(b) == 1 {
+                    gone = true;
+                } else {
+                    b.push(e.clone());
+                }
+            }
+            if gone {
+                let mut subs = self.inner.outcomes.write().unwrap();
+                subs.retain(|b| Arc::strong_count(b) > 1);
+                self.inner.outcome_subscribers.store(subs.len(), Ordering::Release);
+            }
         }
         if self.inner.events.receiver_count() > 0 {
             let _ = self.inner.events.send(e);

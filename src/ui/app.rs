@@ -289,9 +289,15 @@ impl ViewData {
     /// above [`SAMPLE_PER_FRAME`] plain successes in one frame, the latency histograms (the
     /// percentiles) take an even sample of them, so the view keeps up at any rate.
     pub fn apply_batch(&mut self, events: &[Event]) {
+        self.apply_batch_sampled(events, SAMPLE_PER_FRAME);
+    }
+
+    /// [`ViewData::apply_batch`] for a part of a frame: `budget` is that part's share of
+    /// [`SAMPLE_PER_FRAME`].
+    pub fn apply_batch_sampled(&mut self, events: &[Event], budget: usize) {
         let plain = |o: &SendOutcome| o.attempts.len() == 1 && o.attempts[0].outcome == AttemptOutcome::Ok;
         let n_plain = events.iter().filter(|e| matches!(e, Event::Completed(o) if plain(o))).count();
-        let stride = n_plain.div_ceil(SAMPLE_PER_FRAME).max(1);
+        let stride = n_plain.div_ceil(budget.max(1)).max(1);
         let mut k = 0usize;
         for e in events {
             match e {
@@ -564,10 +570,15 @@ impl App {
 
     /// Applies a frame's events at once (see [`ViewData::apply_batch`]).
     pub fn apply_batch(&mut self, events: &[Event]) {
+        self.apply_batch_sampled(events, SAMPLE_PER_FRAME);
+    }
+
+    /// Applies a part of a frame's events (see [`ViewData::apply_batch_sampled`]).
+    pub fn apply_batch_sampled(&mut self, events: &[Event], budget: usize) {
         if events.is_empty() {
             return;
         }
-        self.live.apply_batch(events);
+        self.live.apply_batch_sampled(events, budget);
         if self.frozen.is_none() {
             self.dirty = true;
         }

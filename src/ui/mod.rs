@@ -330,6 +330,9 @@ struct Reap {
     _evicted: Vec<std::sync::Arc<crate::producer::SendOutcome>>,
 }
 
+/// How often a busy console takes the producer's events (it redraws at most `--fps` times a second).
+const DRAIN_EVERY: Duration = Duration::from_millis(5);
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
@@ -339,16 +342,30 @@ async fn event_loop(
 ) -> std::io::Result<()> {
     let mut input = crossterm::event::EventStream::new();
     let frame = Duration::from_millis(1000 / u64::from(fps.clamp(1, 120)));
+    // Events are taken several times a frame: a send's outcome then lives a few ms (a few
+    // hundred KB at 200k sends/s, in cache) instead of a whole frame (megabytes, out of cache),
+    // which measurably slows the producer that allocates and frees them.
+    let drain_every = DRAIN_EVERY.min(frame);
+    let drains_per_frame = (frame.as_micros() / drain_every.as_micros()).max(1) as usize;
+    let budget = (crate::ui::app::SAMPLE_PER_FRAME / drains_per_frame).max(1);
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut next_draw = Instant::now();
-    // Busy: events came in the last frame; then they are drained once a frame (oha) instead of
-    // waking this thread for each one. Idle: wait for the next one, to show it at once.
+    let mut next_drain = next_draw;
+    // Busy: events came in the last drain; then they are taken every `drain_every` (oha drains
+    // once a frame) instead of waking this thread for each one. Idle: wait for the next one, to
+    // show it at once.
     let mut busy = false;
     let mut batch = Vec::new();
     loop {
         // Redraw soon when something changed; otherwise wake once a second for the clock.
-        let wake = if app.dirty || busy { next_draw } else { next_draw.max(Instant::now() + Duration::from_secs(1)) };
+        let wake = if busy {
+            next_drain.min(next_draw)
+        } else if app.dirty {
+            next_draw
+        } else {
+            next_draw.max(Instant::now() + Duration::from_secs(1))
+        };
         #[cfg(unix)]
         let sigterm = term.recv();
         #[cfg(not(unix))]
@@ -372,7 +389,7 @@ async fn event_loop(
             return Ok(());
         }
         let now = Instant::now();
-        if now >= next_draw {
+        if (busy && now >= next_drain) || now >= next_draw {
             batch.clear();
             while let Some(e) = events.try_recv() {
                 batch.push(e);
@@ -381,13 +398,16 @@ async fn event_loop(
                 }
             }
             busy = !batch.is_empty();
-            app.apply_batch(&batch);
+            app.apply_batch_sampled(&batch, budget);
             if busy || !app.live.evicted.is_empty() {
                 let spent =
                     Reap { _events: std::mem::take(&mut batch), _evicted: std::mem::take(&mut app.live.evicted) };
                 // A full channel: drop here instead, never wait.
                 let _ = reap.try_send(spent);
             }
+            next_drain = now + drain_every;
+        }
+        if now >= next_draw {
             app.tick(now);
             if app.dirty {
                 terminal.draw(|f| render(f, app))?;

@@ -157,6 +157,36 @@ fn ctrl_c_and_sigterm_restore_the_terminal() {
     });
 }
 
+/// A panic (a bug in a panel, say) still leaves the terminal usable: raw mode off, the main
+/// screen back, the panic report on it, the shell answering.
+#[test]
+fn a_panic_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must install tmux (.ci/run does)");
+        return;
+    }
+    let tmux = Tmux { socket: format!("mqtui-e2e-panic-{}", std::process::id()) };
+    let logs = std::env::temp_dir().join(format!("mqtui-e2e-panic-logs-{}", std::process::id()));
+    tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", "env PS1='e2e$ ' bash --norc --noprofile"]);
+    tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+    let bin = env!("CARGO_BIN_EXE_mqtui");
+    let cmd = format!(
+        "RUST_BACKTRACE=0 MQTUI_TEST_PANIC_AFTER_MS=3000 MQTUI_LOG_DIR={} {bin} --scenario healthy --rate 50; echo exit=$?",
+        logs.display()
+    );
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_for("the console", 20, |s| s.contains("Brokers"));
+    tmux.wait_for("the panic report and the prompt", 20, |s| {
+        s.contains("a panic on purpose") && s.contains("exit=101") && !s.contains("Brokers")
+    });
+    // Cooked mode again: the line discipline echoes and edits (raw mode would show neither).
+    tmux.keys(&["stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | sort | tr '\\n' ' '; echo", "Enter"]);
+    tmux.wait_for("icanon and echo on", 5, |s| s.contains("echo icanon"));
+    tmux.keys(&["echo still-$((40+2))", "Enter"]);
+    tmux.wait_for("the shell answering", 5, |s| s.contains("still-42"));
+    tmux.run(&["kill-server"]);
+}
+
 /// `--chaos` against the real peer (rocketmq-rust): the down key on a broker's proxy isolates it
 /// and sends go around it; clearing brings it back. Needs MQTUI_PEER_NAMESRV (.ci/run sets it).
 #[test]

@@ -352,6 +352,11 @@ async fn event_loop(
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut next_draw = Instant::now();
     let mut next_drain = next_draw;
+    // Test hook (tests/tmux_e2e.rs): panic this long after start, as a bug in a panel would.
+    let panic_at = std::env::var("MQTUI_TEST_PANIC_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|ms| next_draw + Duration::from_millis(ms));
     // Busy: events came in the last drain; then they are taken every `drain_every` (oha drains
     // once a frame) instead of waking this thread for each one. Idle: wait for the next one, to
     // show it at once.
@@ -408,6 +413,9 @@ async fn event_loop(
             next_drain = now + drain_every;
         }
         if now >= next_draw {
+            if panic_at.is_some_and(|t| now >= t) {
+                panic!("MQTUI_TEST_PANIC_AFTER_MS: a panic on purpose, to test that the terminal is restored");
+            }
             app.tick(now);
             if app.dirty {
                 terminal.draw(|f| render(f, app))?;

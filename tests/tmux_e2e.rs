@@ -184,6 +184,25 @@ fn a_panic_restores_the_terminal() {
     tmux.wait_for("icanon and echo on", 5, |s| s.contains("echo icanon"));
     tmux.keys(&["echo still-$((40+2))", "Enter"]);
     tmux.wait_for("the shell answering", 5, |s| s.contains("still-42"));
+
+    // A panic in a task on the producer's thread (tokio would survive it): the console ends,
+    // restores the terminal and says what happened, instead of printing over the screen.
+    tmux.keys(&["clear", "Enter"]);
+    let cmd = format!(
+        "RUST_BACKTRACE=0 MQTUI_TEST_PANIC_THREAD=producer MQTUI_TEST_PANIC_AFTER_MS=3000 MQTUI_LOG_DIR={} {bin} \
+         --scenario healthy --rate 50; echo exit=$?",
+        logs.display()
+    );
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_for("the console", 20, |s| s.contains("Brokers"));
+    tmux.wait_for("the internal error and the prompt", 20, |s| {
+        s.contains("internal error, the console stopped")
+            && s.contains("mqtui-producer")
+            && s.contains("exit=101")
+            && !s.contains("Brokers")
+    });
+    tmux.keys(&["stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | sort | tr '\\n' ' '; echo", "Enter"]);
+    tmux.wait_for("icanon and echo on", 5, |s| s.matches("echo icanon").count() >= 1);
     tmux.run(&["kill-server"]);
 }
 

@@ -237,10 +237,28 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     // (and so the producer, on a 2-core machine) several times as much.
     let (reap_tx, mut reap_rx) = tokio::sync::mpsc::channel::<Reap>(64);
     engine.handle.spawn(async move { while reap_rx.recv().await.is_some() {} });
+    // Test hook (tests/tmux_e2e.rs): a task on the producer's thread panics, as a bug there would.
+    if std::env::var("MQTUI_TEST_PANIC_THREAD").as_deref() == Ok("producer") {
+        let ms = std::env::var("MQTUI_TEST_PANIC_AFTER_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+        engine.handle.spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            panic!("MQTUI_TEST_PANIC_THREAD: a panic on purpose on the producer's thread");
+        });
+    }
     let started = Instant::now();
     let mut terminal = ratatui::init();
+    install_panic_guard();
     let result = event_loop(&mut terminal, &mut app, &mut events, args.fps, &reap_tx).await;
+    CONSOLE_LIVE.store(false, std::sync::atomic::Ordering::SeqCst);
     ratatui::restore();
+    if let Some(report) = OTHER_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = cancel_tx.send(true);
+        driver.abort();
+        return Err(StartError {
+            code: 101,
+            message: format!("internal error, the console stopped: {report} (also in the log)"),
+        });
+    }
     // What the run did, left on the terminal after the screen is gone.
     if let Some(c) = &app.controls {
         let n = c.producer.counters();
@@ -330,6 +348,38 @@ struct Reap {
     _evicted: Vec<std::sync::Arc<crate::producer::SendOutcome>>,
 }
 
+/// Set while the console draws: a panic on another thread then must not print on the screen.
+static CONSOLE_LIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The first panic on another thread than the UI's while the console was drawing.
+static OTHER_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+static OTHER_PANICKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A panic on the UI thread goes to the hook installed before (ratatui's: restore the terminal,
+/// then color-eyre's report). A panic on another thread (a producer task, the demo cluster) —
+/// which tokio would survive — must neither print over the screen nor leave the terminal
+/// restored under a console that goes on drawing: it is logged, kept, and the console ends
+/// (restoring the terminal) and reports it, exit code 101.
+fn install_panic_guard() {
+    use std::sync::atomic::Ordering;
+    let ui = std::thread::current().id();
+    let prev = std::panic::take_hook();
+    CONSOLE_LIVE.store(true, Ordering::SeqCst);
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == ui || !CONSOLE_LIVE.load(Ordering::SeqCst) {
+            prev(info);
+            return;
+        }
+        let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+        let report = format!("thread '{thread}' {info}");
+        tracing::error!("panic: {report}");
+        let mut slot = OTHER_PANIC.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(report);
+        }
+        OTHER_PANICKED.store(true, Ordering::SeqCst);
+    }));
+}
+
 /// How often a busy console takes the producer's events (it redraws at most `--fps` times a second).
 const DRAIN_EVERY: Duration = Duration::from_millis(5);
 
@@ -390,7 +440,7 @@ async fn event_loop(
             _ = tokio::time::sleep_until(wake) => {}
             _ = sigterm => app.quit = true,
         }
-        if app.quit {
+        if app.quit || OTHER_PANICKED.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok(());
         }
         let now = Instant::now();
@@ -413,7 +463,7 @@ async fn event_loop(
             next_drain = now + drain_every;
         }
         if now >= next_draw {
-            if panic_at.is_some_and(|t| now >= t) {
+            if panic_at.is_some_and(|t| now >= t) && std::env::var_os("MQTUI_TEST_PANIC_THREAD").is_none() {
                 panic!("MQTUI_TEST_PANIC_AFTER_MS: a panic on purpose, to test that the terminal is restored");
             }
             app.tick(now);

@@ -33,6 +33,9 @@ pub struct BrokerStats {
     /// Distinct UNIQ_KEYs among stored messages.
     pub distinct_keys: u64,
     /// Stored messages whose UNIQ_KEY had been stored here before (a retry that was not needed).
+    /// Keys are remembered for the last [`KEY_WINDOW`] to 2 × [`KEY_WINDOW`] messages of each
+    /// broker (memory stays bounded however long the cluster runs); a repeat older than that
+    /// counts as distinct.
     pub duplicate_keys: u64,
     /// Send requests answered with an injected error, or dropped by a fault.
     pub faulted: u64,
@@ -45,7 +48,37 @@ struct Counters {
     messages: AtomicU64,
     bytes: AtomicU64,
     duplicates: AtomicU64,
+    distinct: AtomicU64,
     faulted: AtomicU64,
+}
+
+/// Keys remembered per generation of a broker's duplicate detector.
+pub const KEY_WINDOW: usize = 1 << 19;
+
+/// The UNIQ_KEY hashes of a broker's recent messages, in two generations: when the current one
+/// is full, it becomes the previous one and the oldest is dropped. At most 2 × `cap` keys
+/// (about 20 MB at the default) whatever the run's length.
+struct KeyWindow {
+    current: HashSet<u64>,
+    previous: HashSet<u64>,
+    cap: usize,
+}
+
+impl KeyWindow {
+    fn new(cap: usize) -> Self {
+        KeyWindow { current: HashSet::new(), previous: HashSet::new(), cap: cap.max(1) }
+    }
+
+    /// True if the key is new within the window.
+    fn insert(&mut self, key: u64) -> bool {
+        if self.previous.contains(&key) || !self.current.insert(key) {
+            return false;
+        }
+        if self.current.len() >= self.cap {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        true
+    }
 }
 
 /// The state behind one demo broker.
@@ -58,7 +91,7 @@ pub(crate) struct BrokerCore {
     pub acl: Option<crate::remoting::AclCredentials>,
     offsets: Mutex<HashMap<String, Vec<i64>>>,
     commit_log: AtomicI64,
-    keys: Mutex<HashSet<u64>>,
+    keys: Mutex<KeyWindow>,
     counters: Counters,
 }
 
@@ -77,7 +110,7 @@ impl BrokerCore {
             acl,
             offsets: Mutex::new(HashMap::new()),
             commit_log: AtomicI64::new(0),
-            keys: Mutex::new(HashSet::new()),
+            keys: Mutex::new(KeyWindow::new(KEY_WINDOW)),
             counters: Counters::default(),
         }
     }
@@ -91,7 +124,7 @@ impl BrokerCore {
             sends: c.sends.load(Ordering::Relaxed),
             messages: c.messages.load(Ordering::Relaxed),
             bytes: c.bytes.load(Ordering::Relaxed),
-            distinct_keys: self.keys.lock().unwrap().len() as u64,
+            distinct_keys: c.distinct.load(Ordering::Relaxed),
             duplicate_keys: c.duplicates.load(Ordering::Relaxed),
             faulted: c.faulted.load(Ordering::Relaxed),
         }
@@ -101,7 +134,9 @@ impl BrokerCore {
         let Some(key) = key else { return };
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut h);
-        if !self.keys.lock().unwrap().insert(h.finish()) {
+        if self.keys.lock().unwrap().insert(h.finish()) {
+            self.counters.distinct.fetch_add(1, Ordering::Relaxed);
+        } else {
             self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -272,4 +307,31 @@ pub(crate) fn not_supported(req: &RemotingCommand) -> RemotingCommand {
         ResponseCode::REQUEST_CODE_NOT_SUPPORTED.code(),
         Some(format!(" request type {} not supported", req.code)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_window_finds_recent_repeats_and_stays_bounded() {
+        let mut w = KeyWindow::new(4);
+        assert!(w.insert(1));
+        assert!(!w.insert(1));
+        for k in 2..=4 {
+            assert!(w.insert(k));
+        }
+        // 4 keys: rotated; 1..4 are still remembered in the previous generation.
+        assert!(!w.insert(3));
+        for k in 5..=8 {
+            assert!(w.insert(k));
+        }
+        // Rotated again: 1..4 forgotten, 5..8 remembered.
+        assert!(w.insert(1));
+        assert!(!w.insert(6));
+        for k in 100..10_000 {
+            w.insert(k);
+        }
+        assert!(w.current.len() + w.previous.len() <= 8);
+    }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::produce::{StartError, EXIT_FAILED, EXIT_OK};
 use crate::protocol::route::{ClusterInfo, TopicRouteData, PERM_READ, PERM_WRITE};
 use crate::remoting::codes::response_code_label;
+use crate::remoting::NameServers;
 use crate::remoting::{ConnectionPool, ExtFields, RemotingCommand, RequestCode, ResponseCode};
 
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -18,14 +19,12 @@ async fn ask_namesrv(
     namesrvs: &[String],
     make: impl Fn() -> RemotingCommand,
 ) -> Result<RemotingCommand, StartError> {
-    let mut failures = Vec::new();
-    for ns in namesrvs {
-        match pool.invoke(ns, make(), TIMEOUT).await {
-            Ok(r) => return Ok(r),
-            Err(e) => failures.push(format!("{ns}: {e}")),
-        }
-    }
-    Err(StartError::start(format!("no name server reachable: {}", failures.join("; "))))
+    // Any reply is the answer (the caller reads its code); only unreachable ones are skipped.
+    NameServers::new(namesrvs.to_vec(), pool.clone(), TIMEOUT)
+        .ask(make, |_| true)
+        .await
+        .map(|(_, r)| r)
+        .map_err(|failures| StartError::start(format!("no name server reachable: {}", failures.join("; "))))
 }
 
 async fn cluster_info(pool: &ConnectionPool, namesrvs: &[String]) -> Result<ClusterInfo, StartError> {

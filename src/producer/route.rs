@@ -3,7 +3,9 @@
 //! selection over a route (`TopicPublishInfo`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use crate::remoting::NameServers;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +16,6 @@ use tokio::time::Instant;
 use super::fault::{FaultTable, LatencyFaultTolerance};
 use crate::protocol::route::{MessageQueue, TopicRouteData};
 use crate::protocol::send::{AUTO_CREATE_TOPIC_KEY, DEFAULT_TOPIC_QUEUE_NUMS};
-use crate::remoting::codes::response_code_label;
 use crate::remoting::{ConnectionPool, ExtFields, RemotingCommand, RequestCode, ResponseCode};
 
 /// Why a topic has no route. Worded for an operator.
@@ -172,12 +173,8 @@ struct Entry {
 
 /// Routes by topic, shared by all sends of a producer.
 pub struct RouteCache {
-    namesrvs: Vec<String>,
-    pool: ConnectionPool,
-    /// The name server that answered last (failover starts there).
-    current: AtomicUsize,
+    namesrvs: NameServers,
     lookups: AtomicU64,
-    request_timeout: Duration,
     entries: Mutex<HashMap<String, Entry>>,
     /// Fixed round-robin start for new routes (tests); None: random.
     pub seed: Option<u32>,
@@ -193,13 +190,9 @@ pub enum Refreshed {
 
 impl RouteCache {
     pub fn new(namesrvs: Vec<String>, pool: ConnectionPool, request_timeout: Duration) -> Self {
-        let start = if namesrvs.is_empty() { 0 } else { rand::random::<usize>() % namesrvs.len() };
         RouteCache {
-            namesrvs,
-            pool,
-            current: AtomicUsize::new(start),
+            namesrvs: NameServers::new(namesrvs, pool, request_timeout),
             lookups: AtomicU64::new(0),
-            request_timeout,
             entries: Mutex::new(HashMap::new()),
             seed: None,
         }
@@ -211,7 +204,7 @@ impl RouteCache {
     }
 
     pub fn namesrvs(&self) -> &[String] {
-        &self.namesrvs
+        self.namesrvs.addrs()
     }
 
     /// The cached route, if any.
@@ -286,41 +279,29 @@ impl RouteCache {
     /// One GET_ROUTEINFO_BY_TOPIC, falling over to the next name server on a transport failure.
     /// `Ok(None)`: the name server says the topic does not exist.
     async fn fetch_route(&self, topic: &str) -> Result<Option<TopicRouteData>, RouteError> {
-        if self.namesrvs.is_empty() {
+        if self.namesrvs.addrs().is_empty() {
             return Err(RouteError::NoNameServer("no name server address given".into()));
         }
-        let n = self.namesrvs.len();
-        let first = self.current.load(Ordering::Relaxed) % n;
-        let mut failures = Vec::new();
-        for k in 0..n {
-            let i = (first + k) % n;
-            let addr = &self.namesrvs[i];
-            let req = RemotingCommand::request(
+        let make = || {
+            self.lookups.fetch_add(1, Ordering::Relaxed);
+            RemotingCommand::request(
                 RequestCode::GET_ROUTEINFO_BY_TOPIC.code(),
                 ExtFields::from_iter([("topic", topic)]),
-            );
-            self.lookups.fetch_add(1, Ordering::Relaxed);
-            match self.pool.invoke(addr, req, self.request_timeout).await {
-                Ok(resp) if resp.code == ResponseCode::SUCCESS.code() && !resp.body.is_empty() => {
-                    self.current.store(i, Ordering::Relaxed);
-                    return TopicRouteData::parse(&resp.body).map(Some).map_err(|e| RouteError::NoRoute {
-                        topic: topic.to_string(),
-                        detail: format!("{addr} sent a route that does not parse: {e}"),
-                    });
-                }
-                Ok(resp) if resp.code == ResponseCode::TOPIC_NOT_EXIST.code() => {
-                    self.current.store(i, Ordering::Relaxed);
-                    return Ok(None);
-                }
-                Ok(resp) => failures.push(format!(
-                    "{addr} answered {}{}",
-                    response_code_label(resp.code),
-                    resp.remark.map(|r| format!(": {r}")).unwrap_or_default()
-                )),
-                Err(e) => failures.push(format!("{addr}: {e}")),
-            }
+            )
+        };
+        // A route, or the name server's word that the topic has none; any other reply: the next.
+        let usable = |r: &RemotingCommand| {
+            (r.code == ResponseCode::SUCCESS.code() && !r.body.is_empty())
+                || r.code == ResponseCode::TOPIC_NOT_EXIST.code()
+        };
+        match self.namesrvs.ask(make, usable).await {
+            Ok((_, r)) if r.code == ResponseCode::TOPIC_NOT_EXIST.code() => Ok(None),
+            Ok((addr, r)) => TopicRouteData::parse(&r.body).map(Some).map_err(|e| RouteError::NoRoute {
+                topic: topic.to_string(),
+                detail: format!("{addr} sent a route that does not parse: {e}"),
+            }),
+            Err(failures) => Err(RouteError::NoNameServer(failures.join("; "))),
         }
-        Err(RouteError::NoNameServer(failures.join("; ")))
     }
 
     /// `tryToFindTopicPublishInfo`: the topic's route; if it has none, the auto-create key

@@ -6,6 +6,7 @@ pub mod codes;
 pub mod command;
 pub mod connection;
 pub mod error;
+pub mod namesrv;
 pub mod server;
 
 pub use acl::AclCredentials;
@@ -14,3 +15,4 @@ pub use codes::{RequestCode, ResponseCode};
 pub use command::{next_opaque, ExtFields, LanguageCode, RemotingCommand, SerializeType};
 pub use connection::{Connection, ConnectionPool};
 pub use error::{CodecError, InvokeError};
+pub use namesrv::NameServers;

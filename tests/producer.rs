@@ -408,3 +408,59 @@ async fn a_batch_is_one_send_of_many_messages() {
     assert_eq!(mixed.result.as_ref().unwrap_err().kind, FailureKind::Invalid, "one topic per batch");
     check_accounting(&p, &[o, mixed]);
 }
+
+/// The in-flight limit follows run-time changes both ways: lowered, new sends wait until fewer
+/// are in flight; lowered and raised again before that, the limit is the raised one (no permit
+/// lost or doubled).
+#[tokio::test(start_paused = true)]
+async fn the_in_flight_limit_follows_changes_down_and_up() {
+    use mqtui::producer::load::{self, LoadSettings, MessageTemplate, StopAfter};
+    let c = cluster(2).await;
+    for b in ["broker-a", "broker-b"] {
+        c.update_fault(b, |f| f.latency = ms(100)).unwrap();
+    }
+    let p = producer(&c, |cfg| cfg.fault_avoidance = false);
+    let settings = |concurrency| LoadSettings { rate: None, concurrency, paused: false };
+    let (tx, rx) = tokio::sync::watch::channel(settings(8));
+    let (_cancel_tx, cancel) = tokio::sync::watch::channel(false);
+    let template = MessageTemplate { topic: TOPIC.into(), size: 16, tag: None, keys: None, batch: 1 };
+    let stop = StopAfter { count: None, duration: Some(ms(3000)) };
+    let driver = tokio::spawn(load::run(p.clone(), template, rx, stop, cancel, None));
+
+    // Samples the in-flight count every 10 ms for `d`: (max, last).
+    let watch = |d: Duration| {
+        let p = p.clone();
+        async move {
+            let (mut max, mut last) = (0, 0);
+            let end = Instant::now() + d;
+            while Instant::now() < end {
+                tokio::time::sleep(ms(10)).await;
+                last = p.counters().in_flight;
+                max = max.max(last);
+            }
+            (max, last)
+        }
+    };
+    let (max, last) = watch(ms(500)).await;
+    assert_eq!((max, last), (8, 8), "limit 8");
+    tx.send(settings(2)).unwrap();
+    // The 8 in flight finish (100 ms), then no more than 2.
+    watch(ms(150)).await;
+    let (max, _) = watch(ms(400)).await;
+    assert_eq!(max, 2, "lowered to 2");
+    // Down and straight up again.
+    tx.send(settings(1)).unwrap();
+    tokio::time::sleep(ms(1)).await;
+    tx.send(settings(5)).unwrap();
+    watch(ms(150)).await;
+    let (max, last) = watch(ms(400)).await;
+    assert_eq!((max, last), (5, 5), "down to 1 and up to 5: 5");
+    driver.await.unwrap();
+    // The driver stops starting sends; those in flight still end, each once.
+    while p.counters().in_flight > 0 {
+        tokio::time::sleep(ms(10)).await;
+    }
+    let n = p.counters();
+    assert_eq!(n.sent, n.ok + n.failed);
+    assert_eq!(n.failed, 0);
+}

@@ -4,7 +4,7 @@
 //! every result. Set `MQTUI_INTEROP_CLIENT` to the built client; under `CI=true` it must be set.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 const COUNT: usize = 10_000;
 
@@ -18,9 +18,74 @@ fn rocketmq_client_rust_sends_to_mqtui_cluster() {
         eprintln!("MQTUI_INTEROP_CLIENT not set: skipping (.ci/run builds the client and runs this)");
         return;
     };
+    let (mut cluster, mut out, namesrv) = start_cluster("mqtui-interop-logs");
+    let result = Command::new(&client)
+        .args([&namesrv, &COUNT.to_string(), "InteropTopic"])
+        .stderr(Stdio::null())
+        .output()
+        .expect("run the interop client");
+    let stdout = String::from_utf8_lossy(&result.stdout).to_string();
+    println!("{stdout}");
+
+    let rest = stop_cluster(&mut cluster, &mut out);
+    assert!(result.status.success(), "interop client failed: {stdout}");
+    for mode in ["sync", "async"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(&format!("\"mode\":\"{mode}\"")))
+            .unwrap_or_else(|| panic!("no {mode} line in {stdout}"));
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["ok"], COUNT, "{mode}: {line}");
+        assert_eq!(v["failed"], 0, "{mode}: {line}");
+        assert_eq!(v["missing_fields"], 0, "{mode}: msgId, queue and offset on every result");
+        assert_eq!(v["distinct_queue_offsets"], COUNT, "{mode}: every (broker, queue, offset) distinct");
+        assert_eq!(v["brokers"].as_array().unwrap().len(), 2, "{mode}: both brokers used");
+    }
+    // The brokers stored exactly what the client sent, once each.
+    assert_eq!(column_sum(&rest, 4), 2 * COUNT as u64, "{rest}");
+    assert_eq!(column_sum(&rest, 6), 0, "duplicate UNIQ_KEYs: {rest}");
+}
+
+/// Another client nobody here wrote, in another language: ali-ons (JavaScript, npm), installed
+/// by scripts/test into tests/interop/ali-ons. 5,000 sends 32 at a time and a 10 KB body.
+/// Set `MQTUI_INTEROP_ALI_ONS` to that directory; under `CI=true` it must be set.
+#[test]
+fn ali_ons_sends_to_mqtui_cluster() {
+    let Ok(dir) = std::env::var("MQTUI_INTEROP_ALI_ONS") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must install the ali-ons client (scripts/test) and set MQTUI_INTEROP_ALI_ONS"
+        );
+        eprintln!("MQTUI_INTEROP_ALI_ONS not set: skipping (scripts/test installs ali-ons and runs this)");
+        return;
+    };
+    const N: u64 = 5_000;
+    let (mut cluster, mut out, namesrv) = start_cluster("mqtui-interop-ali-ons-logs");
+    let result = Command::new("node")
+        .current_dir(&dir)
+        .args(["send.js", &namesrv, &N.to_string(), "32"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run node send.js");
+    let stdout = String::from_utf8_lossy(&result.stdout).to_string();
+    let rest = stop_cluster(&mut cluster, &mut out);
+    assert!(result.status.success(), "ali-ons client failed: {stdout}");
+    let line = stdout.lines().rfind(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no summary in {stdout}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["ok"], N, "{line}");
+    assert_eq!(v["failed"], 0, "{line}");
+    assert_eq!(v["distinct_places"], N, "every (broker, queue, offset) distinct: {line}");
+    assert_eq!(v["distinct_offset_ids"], N, "an offset message id on every result: {line}");
+    assert_eq!(v["brokers"].as_object().unwrap().len(), 2, "both brokers used: {line}");
+    assert_eq!(v["big"], "SEND_OK", "{line}");
+    assert_eq!(column_sum(&rest, 4), N + 1, "stored: {rest}");
+}
+
+/// `mqtui cluster --brokers 2 --port 0`, running: (process, its stdout, name server address).
+fn start_cluster(logs: &str) -> (Child, BufReader<ChildStdout>, String) {
     let mut cluster = Command::new(env!("CARGO_BIN_EXE_mqtui"))
         .args(["cluster", "--brokers", "2", "--port", "0"])
-        .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-interop-logs"))
+        .env("MQTUI_LOG_DIR", std::env::temp_dir().join(logs))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -41,49 +106,26 @@ fn rocketmq_client_rust_sends_to_mqtui_cluster() {
         }
         line.clear();
     }
-    let namesrv = namesrv.expect("mqtui cluster prints the name server address");
     assert_eq!(brokers, 2);
+    (cluster, out, namesrv.expect("mqtui cluster prints the name server address"))
+}
 
-    let result = Command::new(&client)
-        .args([&namesrv, &COUNT.to_string(), "InteropTopic"])
-        .stderr(Stdio::null())
-        .output()
-        .expect("run the interop client");
-    let stdout = String::from_utf8_lossy(&result.stdout).to_string();
-    println!("{stdout}");
-
-    // SIGTERM: the cluster stops and prints what each broker stored.
+/// SIGTERM: the cluster stops and prints what each broker stored; that table.
+fn stop_cluster(cluster: &mut Child, out: &mut BufReader<ChildStdout>) -> String {
     Command::new("kill").arg(cluster.id().to_string()).status().unwrap();
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     let status = cluster.wait().unwrap();
     println!("{rest}");
     assert!(status.success(), "mqtui cluster exits cleanly on SIGTERM");
+    rest
+}
 
-    assert!(result.status.success(), "interop client failed: {stdout}");
-    for mode in ["sync", "async"] {
-        let line = stdout
-            .lines()
-            .find(|l| l.contains(&format!("\"mode\":\"{mode}\"")))
-            .unwrap_or_else(|| panic!("no {mode} line in {stdout}"));
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert_eq!(v["ok"], COUNT, "{mode}: {line}");
-        assert_eq!(v["failed"], 0, "{mode}: {line}");
-        assert_eq!(v["missing_fields"], 0, "{mode}: msgId, queue and offset on every result");
-        assert_eq!(v["distinct_queue_offsets"], COUNT, "{mode}: every (broker, queue, offset) distinct");
-        assert_eq!(v["brokers"].as_array().unwrap().len(), 2, "{mode}: both brokers used");
-    }
-    // The brokers stored exactly what the client sent, once each.
-    let stored: u64 = rest
+/// The sum of a column of the brokers' table `mqtui cluster` prints when it stops.
+fn column_sum(table: &str, col: usize) -> u64 {
+    table
         .lines()
         .filter(|l| l.starts_with("broker-"))
-        .map(|l| l.split_whitespace().nth(4).unwrap().parse::<u64>().unwrap())
-        .sum();
-    assert_eq!(stored, 2 * COUNT as u64, "{rest}");
-    let dups: u64 = rest
-        .lines()
-        .filter(|l| l.starts_with("broker-"))
-        .map(|l| l.split_whitespace().nth(6).unwrap().parse::<u64>().unwrap())
-        .sum();
-    assert_eq!(dups, 0);
+        .map(|l| l.split_whitespace().nth(col).unwrap().parse::<u64>().unwrap())
+        .sum()
 }

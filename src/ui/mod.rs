@@ -382,6 +382,8 @@ fn install_panic_guard() {
 
 /// How often a busy console takes the producer's events (it redraws at most `--fps` times a second).
 const DRAIN_EVERY: Duration = Duration::from_millis(5);
+/// Events in one drain from which the next comes after `DRAIN_EVERY` rather than a frame.
+const HEAVY_DRAIN: usize = 64;
 
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
@@ -453,6 +455,8 @@ async fn event_loop(
                 }
             }
             busy = !batch.is_empty();
+            // Only a heavy stream is taken every few ms; a light one once a frame (fewer wake-ups).
+            let heavy = batch.len() >= HEAVY_DRAIN;
             app.apply_batch_sampled(&batch, budget);
             if busy || !app.live.evicted.is_empty() {
                 let spent =
@@ -460,7 +464,7 @@ async fn event_loop(
                 // A full channel: drop here instead, never wait.
                 let _ = reap.try_send(spent);
             }
-            next_drain = now + drain_every;
+            next_drain = now + if heavy { drain_every } else { frame };
         }
         if now >= next_draw {
             if panic_at.is_some_and(|t| now >= t) && std::env::var_os("MQTUI_TEST_PANIC_THREAD").is_none() {

@@ -23,6 +23,12 @@ use crate::remoting::{RemotingCodec, RemotingCommand, RequestCode};
 /// Maps a broker address from the route to the address to connect to.
 pub trait AddrMap: std::fmt::Debug + Send + Sync {
     fn map(&self, addr: &str) -> Option<String>;
+
+    /// A topic's route changed (a broker joined, or moved): the producer awaits this before it
+    /// emits the change, so a map can cover new brokers. Default: nothing to do.
+    fn route_changed(&self, _route: Arc<crate::producer::TopicPublishInfo>) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
 }
 
 struct Proxy {
@@ -59,6 +65,16 @@ impl std::fmt::Debug for Chaos {
 impl AddrMap for Chaos {
     fn map(&self, addr: &str) -> Option<String> {
         self.inner.map.read().unwrap().get(addr).cloned()
+    }
+
+    /// A broker that joins the route gets a proxy too (and its faults keys).
+    fn route_changed(&self, route: Arc<crate::producer::TopicPublishInfo>) -> futures::future::BoxFuture<'static, ()> {
+        let chaos = self.clone();
+        Box::pin(async move {
+            if let Err(e) = chaos.cover(&route).await {
+                tracing::warn!(error = %e, "cannot put a chaos proxy in front of a new broker; it is sent to directly");
+            }
+        })
     }
 }
 

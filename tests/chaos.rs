@@ -51,3 +51,53 @@ async fn a_scenario_on_the_proxies_is_retried_around_and_the_cluster_is_untouche
         tokio::process::Command::new(env!("CARGO_BIN_EXE_mqtui")).args(["produce", "--chaos"]).output().await.unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A broker that joins the route later (here: registers with the name server after the start)
+/// gets a proxy of its own at the next route refresh, and its faults apply to it alone.
+#[tokio::test]
+async fn a_broker_joining_the_route_gets_a_proxy_too() {
+    use mqtui::chaos::Chaos;
+    use mqtui::producer::{AttemptOutcome, Producer, ProducerConfig};
+    use mqtui::protocol::message::Message;
+    use mqtui::remoting::ResponseCode;
+    use std::sync::Arc;
+
+    let c = DemoCluster::start(ClusterConfig { brokers: 3, ..Default::default() }).await.unwrap();
+    c.update_namesrv_fault(|f| {
+        f.unregistered.insert("broker-c".into());
+    });
+    let chaos = Chaos::new();
+    let p = Producer::new(ProducerConfig {
+        namesrvs: vec![c.namesrv_addr().to_string()],
+        addr_map: Some(Arc::new(chaos.clone())),
+        fault_avoidance: false,
+        ..ProducerConfig::default()
+    });
+    let route = p.lookup("JoinTopic").await.unwrap();
+    chaos.cover(&route).await.unwrap();
+    assert_eq!(chaos.broker_names(), ["broker-a", "broker-b"]);
+
+    c.update_namesrv_fault(|f| f.unregistered.clear());
+    p.refresh_routes().await;
+    assert_eq!(chaos.broker_names(), ["broker-a", "broker-b", "broker-c"]);
+    assert_eq!(p.lookup("JoinTopic").await.unwrap().brokers.len(), 3);
+
+    // Its proxy answers SYSTEM_BUSY; the broker behind it is untouched.
+    chaos.update_fault("broker-c", |f| f.error_code = Some(ResponseCode::SYSTEM_BUSY.code())).unwrap();
+    let mut busy = 0;
+    for _ in 0..30 {
+        let o = p.send(Message::new("JoinTopic", &b"join"[..])).await;
+        let a = &o.attempts[0];
+        if &*a.broker == "broker-c" {
+            assert_eq!(a.outcome, AttemptOutcome::BrokerError);
+            assert_eq!(a.code, Some(ResponseCode::SYSTEM_BUSY.code()));
+            busy += 1;
+        } else {
+            assert!(o.is_ok());
+        }
+    }
+    assert!(busy > 0, "broker-c was chosen");
+    let stats = c.stats();
+    let broker_c = stats.iter().find(|s| s.name == "broker-c").unwrap();
+    assert_eq!((broker_c.messages, broker_c.faulted), (0, 0), "the proxy answered, not the broker");
+}

@@ -91,6 +91,9 @@ pub struct NameServerFault {
     pub missing_topics: BTreeSet<String>,
     /// Topics whose route says read-only (perm 4: no writable queue); `*` means every topic.
     pub read_only_topics: BTreeSet<String>,
+    /// Brokers left out of every route and of the cluster info, as a broker the name server
+    /// dropped (no heartbeat for 120 s) or one that has not registered yet; it still runs.
+    pub unregistered: BTreeSet<String>,
 }
 
 impl NameServerFault {
@@ -119,6 +122,10 @@ impl fmt::Display for NameServerFault {
         if !self.missing_topics.is_empty() {
             let t: Vec<_> = self.missing_topics.iter().map(String::as_str).collect();
             parts.push(format!("topic missing: {}", t.join(" ")));
+        }
+        if !self.unregistered.is_empty() {
+            let b: Vec<_> = self.unregistered.iter().map(String::as_str).collect();
+            parts.push(format!("unregistered: {}", b.join(" ")));
         }
         if parts.is_empty() {
             f.write_str("healthy")

@@ -22,9 +22,14 @@ pub(crate) struct NameServerCore {
 }
 
 impl NameServerCore {
+    /// The brokers registered now (all but those a fault unregistered).
+    fn registered(&self) -> impl Iterator<Item = &Arc<BrokerCore>> {
+        let gone = self.fault.borrow().unregistered.clone();
+        self.brokers.iter().filter(move |b| !gone.contains(&b.name))
+    }
+
     fn broker_datas(&self) -> Vec<BrokerData> {
-        self.brokers
-            .iter()
+        self.registered()
             .map(|b| BrokerData {
                 cluster: self.cluster.clone(),
                 broker_name: b.name.clone(),
@@ -35,13 +40,12 @@ impl NameServerCore {
             .collect()
     }
 
-    /// The route of any topic: every broker, `queues` read and write queues, perm RW.
+    /// The route of any topic: every registered broker, `queues` read and write queues, perm RW.
     pub fn route(&self) -> TopicRouteData {
         TopicRouteData {
             order_topic_conf: None,
             queue_datas: self
-                .brokers
-                .iter()
+                .registered()
                 .map(|b| QueueData {
                     broker_name: b.name.clone(),
                     read_queue_nums: b.queues,

@@ -82,6 +82,10 @@ pub struct Change {
     pub topic_back: Option<String>,
     /// Name server: route this topic read-only (no writable queue; `*` = all).
     pub topic_read_only: Option<String>,
+    /// Name server: leave this broker out of routes and cluster info (it still runs).
+    pub unregister: Option<String>,
+    /// Name server: list this broker again.
+    pub register: Option<String>,
 }
 
 fn parse_code(s: &str, what: &str) -> Result<Option<i32>, String> {
@@ -99,9 +103,11 @@ impl Change {
                     || self.topic_missing.is_some()
                     || self.topic_back.is_some()
                     || self.topic_read_only.is_some()
+                    || self.unregister.is_some()
+                    || self.register.is_some()
                 {
                     return Err(
-                        "slow_ms / topic_missing / topic_back / topic_read_only apply to the name server (namesrv = true)".into(),
+                        "slow_ms / topic_missing / topic_back / topic_read_only / unregister / register apply to the name server (namesrv = true)".into(),
                     );
                 }
                 if let Some(e) = &self.error {
@@ -125,7 +131,10 @@ impl Change {
                     || self.hang.is_some()
                     || self.close.is_some()
                 {
-                    return Err("the name server takes clear, slow_ms, down/up, topic_missing, topic_back".into());
+                    return Err(
+                        "the name server takes clear, slow_ms, down/up, topic_missing, topic_back, topic_read_only, unregister, register"
+                            .into(),
+                    );
                 }
             }
         }
@@ -182,6 +191,12 @@ impl Change {
         }
         if let Some(t) = &self.topic_read_only {
             f.read_only_topics.insert(t.clone());
+        }
+        if let Some(b) = &self.unregister {
+            f.unregistered.insert(b.clone());
+        }
+        if let Some(b) = &self.register {
+            f.unregistered.remove(b);
         }
         if let Some(t) = &self.topic_back {
             if t == "*" {
@@ -249,6 +264,8 @@ struct FileStep {
     topic_missing: Option<String>,
     topic_back: Option<String>,
     topic_read_only: Option<String>,
+    unregister: Option<String>,
+    register: Option<String>,
 }
 
 impl FileStep {
@@ -267,6 +284,8 @@ impl FileStep {
             topic_missing: self.topic_missing.clone(),
             topic_back: self.topic_back.clone(),
             topic_read_only: self.topic_read_only.clone(),
+            unregister: self.unregister.clone(),
+            register: self.register.clone(),
         }
     }
 }
@@ -405,9 +424,12 @@ impl Scenario {
         let mut v: Vec<&str> = self
             .steps
             .iter()
-            .filter_map(|s| match &s.target {
-                Target::Broker(b) => Some(b.as_str()),
-                Target::NameServer => None,
+            .flat_map(|s| match &s.target {
+                Target::Broker(b) => vec![b.as_str()],
+                // Brokers the name server unregisters or registers again are named too.
+                Target::NameServer => {
+                    s.change.unregister.iter().chain(s.change.register.iter()).map(String::as_str).collect()
+                }
             })
             .collect();
         v.sort();
@@ -455,6 +477,12 @@ pub fn describe(step: &Step) -> String {
     }
     if let Some(t) = &c.topic_back {
         parts.push(format!("topic {t} back"));
+    }
+    if let Some(b) = &c.unregister {
+        parts.push(format!("{b} unregistered"));
+    }
+    if let Some(b) = &c.register {
+        parts.push(format!("{b} registered"));
     }
     format!("{who}: {}", parts.join(", "))
 }
@@ -533,5 +561,24 @@ mod tests {
         s.steps[1].change.apply_namesrv(&mut f);
         assert!(!f.topic_missing("T"));
         assert_eq!(describe(&s.steps[0]), "name server: slow 5 ms, topic T missing");
+    }
+
+    #[test]
+    fn brokers_leave_and_rejoin_the_name_servers_list() {
+        let s = Scenario::from_toml(
+            "[[step]]\nat = 0\nnamesrv = true\nunregister = \"broker-c\"\n[[step]]\nat = 5\nnamesrv = true\nregister = \"broker-c\"\n",
+            "u.toml",
+        )
+        .unwrap();
+        assert_eq!(s.brokers(), ["broker-c"], "checked against the cluster's brokers");
+        let mut f = NameServerFault::default();
+        s.steps[0].change.apply_namesrv(&mut f);
+        assert!(f.unregistered.contains("broker-c"));
+        assert_eq!(f.to_string(), "unregistered: broker-c");
+        assert_eq!(describe(&s.steps[0]), "name server: broker-c unregistered");
+        s.steps[1].change.apply_namesrv(&mut f);
+        assert!(f.unregistered.is_empty());
+        let e = Scenario::from_toml("[[step]]\nat = 1\nbroker = \"broker-a\"\nunregister = \"broker-a\"\n", "x.toml");
+        assert!(e.unwrap_err().to_string().contains("apply to the name server"));
     }
 }

@@ -325,6 +325,9 @@ impl Producer {
         for topic in self.inner.routes.topics() {
             match self.inner.routes.refresh(&topic).await {
                 route::Refreshed::Changed(info) => {
+                    if let Some(m) = &self.inner.config.addr_map {
+                        m.route_changed(info.clone()).await;
+                    }
                     self.emit(Event::Route {
                         topic: topic.as_str().into(),
                         brokers: info.brokers.clone(),

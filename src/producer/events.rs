@@ -173,9 +173,9 @@ pub enum Event {
 }
 
 /// Where the producer leaves events for one batch subscriber: a vector the producer appends to
-/// under a lock held for one push, and the subscriber takes whole, once per frame, by swapping in
-/// an empty one. No per-event wake-up, no ring that keeps spent events alive: the cheapest
-/// hand-over for a view that drains once a frame (the console).
+/// under a lock held for one push, and the subscriber takes whole, a few times a frame, by
+/// swapping in an empty one. No per-event wake-up, no ring that keeps spent events alive: the
+/// cheapest hand-over for a view that drains in batches (the console).
 pub(crate) struct BatchBuffer {
     state: std::sync::Mutex<BatchState>,
     notify: tokio::sync::Notify,

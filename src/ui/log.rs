@@ -37,7 +37,8 @@ fn row<'a>(app: &App, t: &Theme, o: &'a SendOutcome, width: usize) -> Line<'a> {
     };
     let mut spans = vec![
         Span::styled(format!("{time} "), t.muted()),
-        Span::styled(format!("{:<19} ", o.status_name()), status_style),
+        // SEND_OK and FAILED line up; the rare longer statuses (FLUSH_DISK_TIMEOUT…) take their length.
+        Span::styled(format!("{:<7} ", o.status_name()), status_style),
     ];
     for (i, a) in o.attempts.iter().enumerate() {
         if i > 0 {

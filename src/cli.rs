@@ -53,7 +53,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RouteArgs {
     /// Name servers, `host:port;host:port`.
-    #[arg(long, env = "MQTUI_NAMESRV")]
+    #[arg(long, env = "MQTUI_NAMESRV", value_parser = parse_namesrv)]
     pub namesrv: String,
     /// The topic whose route to print.
     #[arg(long, env = "MQTUI_TOPIC", default_value = "MqtuiTopic")]
@@ -73,7 +73,7 @@ pub enum TopicCommand {
 #[derive(Debug, Args)]
 pub struct TopicCreateArgs {
     /// Name servers, `host:port;host:port`.
-    #[arg(long, env = "MQTUI_NAMESRV")]
+    #[arg(long, env = "MQTUI_NAMESRV", value_parser = parse_namesrv)]
     pub namesrv: String,
     #[arg(long, env = "MQTUI_TOPIC")]
     pub topic: String,
@@ -118,7 +118,7 @@ pub enum Output {
 #[derive(Debug, Clone, Args)]
 pub struct ProducerArgs {
     /// Name servers of a real cluster, `host:port;host:port`.
-    #[arg(long, env = "MQTUI_NAMESRV", conflicts_with = "demo")]
+    #[arg(long, env = "MQTUI_NAMESRV", conflicts_with = "demo", value_parser = parse_namesrv)]
     pub namesrv: Option<String>,
     /// Run against the embedded demo cluster (the default when no --namesrv is given).
     #[arg(long, env = "MQTUI_DEMO")]
@@ -181,6 +181,27 @@ pub struct ProducerArgs {
     /// How often routes are looked up again (pollNameServerInterval).
     #[arg(long, env = "MQTUI_ROUTE_REFRESH_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     pub route_refresh_ms: u64,
+}
+
+/// `host:port`, several separated by `;` (or `,`), as the Java client's `namesrvAddr`.
+fn parse_namesrv(s: &str) -> Result<String, String> {
+    let addrs = crate::producer::parse_namesrvs(s);
+    if addrs.is_empty() {
+        return Err("no address: give host:port[;host:port…]".into());
+    }
+    for a in &addrs {
+        let bad = || format!("{a:?} is not host:port (several: host:port;host:port)");
+        let (host, port) = a.rsplit_once(':').ok_or_else(bad)?;
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        if host.is_empty() || host.contains(char::is_whitespace) || (host.contains(':') && !a.starts_with('[')) {
+            return Err(bad());
+        }
+        match port.parse::<u16>() {
+            Ok(p) if p > 0 => {}
+            _ => return Err(format!("{a:?}: the port must be 1-65535")),
+        }
+    }
+    Ok(s.to_string())
 }
 
 fn positive_f64(s: &str) -> Result<f64, String> {

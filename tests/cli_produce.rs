@@ -180,6 +180,10 @@ fn bad_flags_and_config_exit_2() {
         vec!["produce", "--scenario", "no-such-scenario"],
         vec!["produce", "--topic", "bad topic!"],
         vec!["produce", "--namesrv", "127.0.0.1:9876", "--scenario", "hang"],
+        vec!["produce", "--namesrv", "localhost"],
+        vec!["produce", "--namesrv", "127.0.0.1:9876;10.0.0.1:99999"],
+        vec!["route", "--namesrv", "host:port"],
+        vec!["topic", "create", "--namesrv", ";", "--topic", "T"],
     ] {
         let o = mqtui(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));

@@ -464,3 +464,32 @@ async fn the_in_flight_limit_follows_changes_down_and_up() {
     assert_eq!(n.sent, n.ok + n.failed);
     assert_eq!(n.failed, 0);
 }
+
+/// The cost of retrying a send that was only slow: broker-b stores the message and answers after
+/// 700 ms, the 500 ms attempt timeout gives up on it and the retry stores it again on broker-a.
+/// The cluster counts that duplicate (same UNIQ_KEY, another broker).
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_a_timeout_on_a_slow_broker_stores_twice_and_the_cluster_counts_it() {
+    let c = cluster(2).await;
+    c.update_fault("broker-b", |f| f.latency = ms(700)).unwrap();
+    let p = producer(&c, |cfg| cfg.attempt_timeout = Some(ms(500)));
+    let mut sends = 0;
+    let o = loop {
+        let o = p.send(msg()).await;
+        sends += 1;
+        if first_broker(&o) == "broker-b" {
+            break o;
+        }
+    };
+    assert_eq!(o.attempts.len(), 2);
+    assert_eq!(o.attempts[0].outcome, AttemptOutcome::Timeout);
+    assert_eq!((&*o.attempts[1].broker, o.attempts[1].outcome), ("broker-a", AttemptOutcome::Ok));
+    // broker-b's late reply comes and goes.
+    tokio::time::sleep(ms(1000)).await;
+    let stats = c.stats();
+    let by = |n: &str| stats.iter().find(|s| s.name == n).unwrap().clone();
+    assert_eq!(by("broker-a").duplicate_keys, 1, "{stats:?}");
+    assert_eq!(by("broker-b").duplicate_keys, 0, "{stats:?}");
+    assert_eq!(stats.iter().map(|s| s.messages).sum::<u64>(), sends + 1, "stored once more than sent");
+    assert_eq!(stats.iter().map(|s| s.distinct_keys).sum::<u64>(), sends);
+}

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
@@ -30,12 +30,13 @@ pub struct BrokerStats {
     pub messages: u64,
     /// Body bytes stored.
     pub bytes: u64,
-    /// Distinct UNIQ_KEYs among stored messages.
+    /// Stored messages whose UNIQ_KEY this broker was the first in the cluster to store.
     pub distinct_keys: u64,
-    /// Stored messages whose UNIQ_KEY had been stored here before (a retry that was not needed).
-    /// Keys are remembered for the last [`KEY_WINDOW`] to 2 × [`KEY_WINDOW`] messages of each
-    /// broker (memory stays bounded however long the cluster runs); a repeat older than that
-    /// counts as distinct.
+    /// Stored messages whose UNIQ_KEY had been stored before, here or on another broker of the
+    /// cluster: a retry whose first attempt was stored after all (it timed out on a slow
+    /// broker). Keys are remembered for the cluster's last [`KEY_WINDOW`] to 2 × [`KEY_WINDOW`]
+    /// messages (memory stays bounded however long it runs); a repeat older than that counts as
+    /// distinct.
     pub duplicate_keys: u64,
     /// Send requests answered with an injected error, or dropped by a fault.
     pub faulted: u64,
@@ -52,20 +53,20 @@ struct Counters {
     faulted: AtomicU64,
 }
 
-/// Keys remembered per generation of a broker's duplicate detector.
-pub const KEY_WINDOW: usize = 1 << 19;
+/// Keys remembered per generation of the cluster's duplicate detector.
+pub const KEY_WINDOW: usize = 1 << 20;
 
-/// The UNIQ_KEY hashes of a broker's recent messages, in two generations: when the current one
+/// The UNIQ_KEY hashes of the cluster's recent messages, in two generations: when the current one
 /// is full, it becomes the previous one and the oldest is dropped. At most 2 × `cap` keys
-/// (about 20 MB at the default) whatever the run's length.
-struct KeyWindow {
+/// (about 40 MB at the default) whatever the run's length.
+pub(crate) struct KeyWindow {
     current: HashSet<u64>,
     previous: HashSet<u64>,
     cap: usize,
 }
 
 impl KeyWindow {
-    fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         KeyWindow { current: HashSet::new(), previous: HashSet::new(), cap: cap.max(1) }
     }
 
@@ -91,7 +92,8 @@ pub(crate) struct BrokerCore {
     pub acl: Option<crate::remoting::AclCredentials>,
     offsets: Mutex<HashMap<String, Vec<i64>>>,
     commit_log: AtomicI64,
-    keys: Mutex<KeyWindow>,
+    /// Shared by every broker of the cluster.
+    keys: Arc<Mutex<KeyWindow>>,
     counters: Counters,
 }
 
@@ -101,6 +103,7 @@ impl BrokerCore {
         queues: i32,
         fault: watch::Receiver<BrokerFault>,
         acl: Option<crate::remoting::AclCredentials>,
+        keys: Arc<Mutex<KeyWindow>>,
     ) -> Self {
         BrokerCore {
             name,
@@ -110,7 +113,7 @@ impl BrokerCore {
             acl,
             offsets: Mutex::new(HashMap::new()),
             commit_log: AtomicI64::new(0),
-            keys: Mutex::new(KeyWindow::new(KEY_WINDOW)),
+            keys,
             counters: Counters::default(),
         }
     }

@@ -123,11 +123,12 @@ impl DemoCluster {
         }
         let mut tasks = Vec::new();
         let mut brokers = Vec::new();
+        let keys = Arc::new(std::sync::Mutex::new(broker::KeyWindow::new(broker::KEY_WINDOW)));
         for i in 0..cfg.brokers {
             let name = broker_name(i);
             let (fault_tx, fault_rx) = watch::channel(BrokerFault::default());
             let (down_tx, down_rx) = watch::channel(false);
-            let core = Arc::new(BrokerCore::new(name.clone(), cfg.queues, fault_rx, cfg.acl.clone()));
+            let core = Arc::new(BrokerCore::new(name.clone(), cfg.queues, fault_rx, cfg.acl.clone(), keys.clone()));
             let port = cfg.broker_base_port.map_or(0, |b| b.saturating_add(i as u16));
             let addr = SocketAddr::new(cfg.namesrv_addr.ip(), port);
             let (local, task) = listener::supervise(addr, core.clone(), down_rx)

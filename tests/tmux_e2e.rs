@@ -106,7 +106,9 @@ fn a_person_isolates_a_broker_and_brings_it_back() {
 
     // The cluster view.
     tmux.keys(&["v"]);
-    tmux.wait_for("the cluster view", 10, |s| s.contains("cluster DemoCluster") && s.contains("writable queue(s)"));
+    tmux.wait_for("the cluster view", 10, |s| {
+        s.contains("cluster DemoCluster") && s.contains("writable queue(s)") && s.contains("duplicates")
+    });
     tmux.keys(&["Escape"]);
     tmux.wait_for("cluster view closed", 5, |s| !s.contains("cluster DemoCluster"));
 

@@ -8,8 +8,7 @@ use serde::Serialize;
 use crate::produce::{StartError, EXIT_FAILED, EXIT_OK};
 use crate::protocol::route::{ClusterInfo, TopicRouteData, PERM_READ, PERM_WRITE};
 use crate::remoting::codes::response_code_label;
-use crate::remoting::NameServers;
-use crate::remoting::{ConnectionPool, ExtFields, RemotingCommand, RequestCode, ResponseCode};
+use crate::remoting::{ConnectionPool, ExtFields, NameServers, RemotingCommand, RequestCode, ResponseCode};
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 

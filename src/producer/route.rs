@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-
-use crate::remoting::NameServers;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +14,7 @@ use tokio::time::Instant;
 use super::fault::{FaultTable, LatencyFaultTolerance};
 use crate::protocol::route::{MessageQueue, TopicRouteData};
 use crate::protocol::send::{AUTO_CREATE_TOPIC_KEY, DEFAULT_TOPIC_QUEUE_NUMS};
-use crate::remoting::{ConnectionPool, ExtFields, RemotingCommand, RequestCode, ResponseCode};
+use crate::remoting::{ConnectionPool, ExtFields, NameServers, RemotingCommand, RequestCode, ResponseCode};
 
 /// Why a topic has no route. Worded for an operator.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]

@@ -90,6 +90,9 @@ fn a_person_isolates_a_broker_and_brings_it_back() {
         s.lines().any(|l| l.contains("SEND_OK") && l.contains("broker-b ✕") && l.contains("→ broker-"))
     });
     tmux.keys(&["Escape"]);
+    // As a person would, look before the next key: an Escape followed at once by `c` reaches the
+    // program as one Alt-c sequence.
+    tmux.wait_for("the filter cleared", 5, |s| !s.contains("filter: "));
 
     // Clear it: it comes back once its isolation window (10 s) has passed.
     tmux.keys(&["c"]);
@@ -261,6 +264,8 @@ fn chaos_on_a_real_cluster() {
         s.lines().any(|l| l.contains("SEND_OK") && l.contains("broker-b ✕") && l.contains("→ broker-a"))
     });
     tmux.keys(&["Escape"]);
+    // Not Escape and `c` at once: that is one Alt-c sequence.
+    tmux.wait_for("the filter cleared", 5, |s| !s.contains("filter: "));
     tmux.keys(&["c"]);
     let attempts = |s: &str| -> u64 {
         broker_row(s, "broker-b").split_whitespace().nth(3).and_then(|n| n.replace(',', "").parse().ok()).unwrap_or(0)

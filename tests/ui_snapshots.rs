@@ -160,6 +160,25 @@ async fn a_filtered_log() {
     snapshot("filtered_log", screen);
 }
 
+/// Escape and the next key sent at once arrive as Alt-key; the console takes them as the two keys.
+#[tokio::test(start_paused = true)]
+async fn escape_and_a_key_at_once_are_two_keys() {
+    use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+    let mut r = rig(|_| {}).await;
+    r.send(8, 4).await;
+    let key = |c, m| TermEvent::Key(KeyEvent::new(c, m));
+    mqtui::ui::handle_input(&mut r.app, key(KeyCode::Char('/'), KeyModifiers::NONE));
+    for c in "broker-a".chars() {
+        mqtui::ui::handle_input(&mut r.app, key(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    mqtui::ui::handle_input(&mut r.app, key(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(r.app.ui.filter, "broker-a");
+    // "\x1b?" in one read: Escape clears the filter, `?` opens the help.
+    mqtui::ui::handle_input(&mut r.app, key(KeyCode::Char('?'), KeyModifiers::ALT));
+    assert_eq!(r.app.ui.filter, "", "Escape cleared the filter");
+    assert!(r.draw(160, 48).contains("show or hide this help"), "then ? opened the help");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_send_in_detail() {
     let mut r = rig(|c| c.attempt_timeout = Some(Duration::from_millis(1000))).await;

@@ -111,6 +111,17 @@ pub fn render(f: &mut Frame, app: &App) {
 pub fn handle_input(app: &mut App, ev: crossterm::event::Event) {
     use crossterm::event::{Event as TermEvent, KeyEventKind};
     match ev {
+        // Escape and a key typed right after it (or sent together over a slow link) reach us as one
+        // Alt-key sequence. No key of ours uses Alt: it is those two keys.
+        TermEvent::Key(key)
+            if key.kind != KeyEventKind::Release
+                && key.modifiers == crossterm::event::KeyModifiers::ALT
+                && matches!(key.code, crossterm::event::KeyCode::Char(_)) =>
+        {
+            use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+            handle_input(app, TermEvent::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+            handle_input(app, TermEvent::Key(KeyEvent::new(key.code, KeyModifiers::NONE)));
+        }
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
             if app.type_key(&key) {
                 return;

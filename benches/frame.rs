@@ -33,6 +33,26 @@ fn attempt(broker: &Arc<str>, n: u32, outcome: AttemptOutcome, started: Instant,
     }
 }
 
+/// Send `i` stored on `broker` after `attempts`.
+fn stored_outcome(i: u64, broker: &Arc<str>, started: Instant, attempts: Vec<AttemptRecord>) -> SendOutcome {
+    SendOutcome {
+        send: i + 1,
+        topic: "BenchTopic".into(),
+        msg_id: "7F0000011F904B8F2D3A1C2B00000001".into(),
+        started,
+        started_wall: chrono::Local::now(),
+        latency: attempts.iter().map(|a| a.latency).sum(),
+        result: Ok(Stored {
+            status: SendStatus::SEND_OK,
+            broker: broker.clone(),
+            queue_id: (i % 4) as i32,
+            queue_offset: i as i64,
+            offset_msg_id: "7F00000100002A9F0000000000001234".into(),
+        }),
+        attempts,
+    }
+}
+
 fn app() -> App {
     let start = Instant::now();
     let ctx = RunContext {
@@ -66,23 +86,7 @@ fn app() -> App {
         } else {
             attempts.push(attempt(b, 1, AttemptOutcome::Ok, t, 300 + i % 500));
         }
-        let latency = attempts.iter().map(|a| a.latency).sum();
-        let o = SendOutcome {
-            send: i + 1,
-            topic: "BenchTopic".into(),
-            msg_id: "7F0000011F904B8F2D3A1C2B00000001".into(),
-            started: t,
-            started_wall: chrono::Local::now(),
-            latency,
-            result: Ok(Stored {
-                status: SendStatus::SEND_OK,
-                broker: b.clone(),
-                queue_id: (i % 4) as i32,
-                queue_offset: i as i64,
-                offset_msg_id: "7F00000100002A9F0000000000001234".into(),
-            }),
-            attempts,
-        };
+        let o = stored_outcome(i, b, t, attempts);
         app.live.apply(&Event::Completed(Arc::new(o)));
         if i % 100 == 0 {
             app.live.tick(t);
@@ -124,22 +128,7 @@ fn apply(c: &mut Criterion) {
         .map(|i| {
             let t = start + Duration::from_micros(i * 5);
             let b = &brokers[(i % 3) as usize];
-            Event::Completed(Arc::new(SendOutcome {
-                send: i + 1,
-                topic: "BenchTopic".into(),
-                msg_id: "7F0000011F904B8F2D3A1C2B00000001".into(),
-                started: t,
-                started_wall: chrono::Local::now(),
-                latency: Duration::from_micros(800),
-                result: Ok(Stored {
-                    status: SendStatus::SEND_OK,
-                    broker: b.clone(),
-                    queue_id: (i % 4) as i32,
-                    queue_offset: i as i64,
-                    offset_msg_id: "7F00000100002A9F0000000000001234".into(),
-                }),
-                attempts: vec![attempt(b, 1, AttemptOutcome::Ok, t, 800)],
-            }))
+            Event::Completed(Arc::new(stored_outcome(i, b, t, vec![attempt(b, 1, AttemptOutcome::Ok, t, 800)])))
         })
         .collect();
     let mut app = app();

@@ -3,6 +3,8 @@
 //! async to `mqtui cluster --brokers 2`, with 0 failures and msgId, queue and queue offset on
 //! every result. Set `MQTUI_INTEROP_CLIENT` to the built client; under `CI=true` it must be set.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
@@ -10,12 +12,7 @@ const COUNT: usize = 10_000;
 
 #[test]
 fn rocketmq_client_rust_sends_to_mqtui_cluster() {
-    let Ok(client) = std::env::var("MQTUI_INTEROP_CLIENT") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI must build the interop client (.ci/run) and set MQTUI_INTEROP_CLIENT"
-        );
-        eprintln!("MQTUI_INTEROP_CLIENT not set: skipping (.ci/run builds the client and runs this)");
+    let Some(client) = common::needs_env("MQTUI_INTEROP_CLIENT", "scripts/test builds the interop client") else {
         return;
     };
     let (mut cluster, mut out, namesrv) = start_cluster("mqtui-interop-logs");
@@ -51,12 +48,7 @@ fn rocketmq_client_rust_sends_to_mqtui_cluster() {
 /// Set `MQTUI_INTEROP_ALI_ONS` to that directory; under `CI=true` it must be set.
 #[test]
 fn ali_ons_sends_to_mqtui_cluster() {
-    let Ok(dir) = std::env::var("MQTUI_INTEROP_ALI_ONS") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI must install the ali-ons client (scripts/test) and set MQTUI_INTEROP_ALI_ONS"
-        );
-        eprintln!("MQTUI_INTEROP_ALI_ONS not set: skipping (scripts/test installs ali-ons and runs this)");
+    let Some(dir) = common::needs_env("MQTUI_INTEROP_ALI_ONS", "scripts/test installs ali-ons") else {
         return;
     };
     const N: u64 = 5_000;

@@ -5,6 +5,8 @@
 //! running peer cluster: `.ci/run` starts one with `../shared/peers/rocketmq-rust.sh` and sets
 //! `MQTUI_PEER_NAMESRV`; without it the test says so and passes, except under `CI=true`.
 
+mod common;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -82,12 +84,7 @@ fn fixtures_send_replies() {
 
 #[tokio::test]
 async fn real_peer_answers_our_requests() {
-    let Ok(namesrv) = std::env::var("MQTUI_PEER_NAMESRV") else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI must start the real peer (.ci/run) and set MQTUI_PEER_NAMESRV"
-        );
-        eprintln!("MQTUI_PEER_NAMESRV not set: skipping the live peer test (.ci/run starts the peer)");
+    let Some(namesrv) = common::needs_env("MQTUI_PEER_NAMESRV", "scripts/test starts the real peer") else {
         return;
     };
     let t = Duration::from_secs(5);
@@ -151,8 +148,7 @@ async fn real_peer_answers_our_requests() {
 /// 2, … with no gap and no repeat).
 #[test]
 fn mqtui_produce_against_the_real_peer() {
-    let Ok(namesrv) = std::env::var("MQTUI_PEER_NAMESRV") else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must start the real peer");
+    let Some(namesrv) = common::needs_env("MQTUI_PEER_NAMESRV", "scripts/test starts the real peer") else {
         return;
     };
     let pid = std::process::id();
@@ -213,8 +209,7 @@ fn mqtui_produce_against_the_real_peer() {
 /// then carries it with the queues asked for.
 #[test]
 fn topic_create_on_the_real_peer() {
-    let Ok(namesrv) = std::env::var("MQTUI_PEER_NAMESRV") else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must start the real peer");
+    let Some(namesrv) = common::needs_env("MQTUI_PEER_NAMESRV", "scripts/test starts the real peer") else {
         return;
     };
     let topic = format!("MqtuiCreated{}", std::process::id());

@@ -4,6 +4,8 @@
 //! and the shell prompt works again. Needs tmux (.ci/run installs it); without it the test
 //! says so and passes, except under CI=true.
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -40,6 +42,37 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Filters the log on attempts that failed on `broker`, waits for one retried onto a broker
+    /// whose name starts with `onto`, and clears the filter.
+    fn see_retries_around(&self, broker: &str, onto: &str) {
+        let failed = format!("{broker} ✕");
+        self.keys(&["/"]);
+        self.keys(&["-l", &failed]);
+        self.keys(&["Enter"]);
+        self.wait_for("a retried send in the log", 10, |s| {
+            s.lines().any(|l| l.contains("SEND_OK") && l.contains(&failed) && l.contains(&format!("→ {onto}")))
+        });
+        self.keys(&["Escape"]);
+        // As a person would, look before the next key: an Escape followed at once by another key
+        // reaches the program as one Alt-key sequence.
+        self.wait_for("the filter cleared", 5, |s| !s.contains("filter: "));
+    }
+
+    /// `c` on the selected `broker`: healthy at once, then OK and sent to again once its
+    /// isolation window has passed.
+    fn clear_and_see_it_used_again(&self, broker: &str) {
+        self.keys(&["c"]);
+        let attempts = |s: &str| -> u64 {
+            broker_row(s, broker).split_whitespace().nth(3).and_then(|n| n.replace(',', "").parse().ok()).unwrap_or(0)
+        };
+        let n0 = attempts(&self.wait_for("the broker healthy", 5, |s| broker_row(s, broker).contains("healthy")));
+        self.wait_for("the broker OK and used again", 20, |s| {
+            broker_row(s, broker).contains(" OK ") && attempts(s) > n0
+        });
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         self.run(&["kill-server"]);
@@ -55,9 +88,7 @@ fn broker_row<'a>(screen: &'a str, name: &str) -> &'a str {
 
 #[test]
 fn a_person_isolates_a_broker_and_brings_it_back() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must install tmux (.ci/run does)");
-        eprintln!("tmux not installed: skipping the end-to-end test");
+    if !common::needs_tmux() {
         return;
     }
     let tmux = Tmux { socket: format!("mqtui-e2e-{}", std::process::id()) };
@@ -82,30 +113,9 @@ fn a_person_isolates_a_broker_and_brings_it_back() {
         row.contains("DOWN") || row.contains("ISOLATED")
     });
     assert!(broker_row(&s, "broker-b").contains("down"), "the injected column says down");
-    // The retries, in the log (filter on them so they are on screen).
-    tmux.keys(&["/"]);
-    tmux.keys(&["-l", "broker-b ✕"]);
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("a retried send in the log", 10, |s| {
-        s.lines().any(|l| l.contains("SEND_OK") && l.contains("broker-b ✕") && l.contains("→ broker-"))
-    });
-    tmux.keys(&["Escape"]);
-    // As a person would, look before the next key: an Escape followed at once by `c` reaches the
-    // program as one Alt-c sequence.
-    tmux.wait_for("the filter cleared", 5, |s| !s.contains("filter: "));
-
-    // Clear it: it comes back once its isolation window (10 s) has passed.
-    tmux.keys(&["c"]);
-    tmux.wait_for("broker-b healthy", 5, |s| broker_row(s, "broker-b").contains("healthy"));
-    let before = tmux.screen();
-    let attempts = |s: &str| -> u64 {
-        broker_row(s, "broker-b").split_whitespace().nth(3).and_then(|n| n.replace(',', "").parse().ok()).unwrap_or(0)
-    };
-    let n0 = attempts(&before);
-    tmux.wait_for("broker-b OK and used again", 20, |s| {
-        let row = broker_row(s, "broker-b");
-        row.contains(" OK ") && attempts(s) > n0
-    });
+    // The retries, in the log; then clear it: it comes back once its isolation window (10 s) ends.
+    tmux.see_retries_around("broker-b", "broker-");
+    tmux.clear_and_see_it_used_again("broker-b");
 
     // The cluster view.
     tmux.keys(&["v"]);
@@ -131,8 +141,7 @@ fn a_person_isolates_a_broker_and_brings_it_back() {
 /// Ctrl-C and SIGTERM leave the terminal as it was, and the run's totals on it.
 #[test]
 fn ctrl_c_and_sigterm_restore_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must install tmux (.ci/run does)");
+    if !common::needs_tmux() {
         return;
     }
     let tmux = Tmux { socket: format!("mqtui-e2e-sig-{}", std::process::id()) };
@@ -166,8 +175,7 @@ fn ctrl_c_and_sigterm_restore_the_terminal() {
 /// screen back, the panic report on it, the shell answering.
 #[test]
 fn a_panic_restores_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must install tmux (.ci/run does)");
+    if !common::needs_tmux() {
         return;
     }
     let tmux = Tmux { socket: format!("mqtui-e2e-panic-{}", std::process::id()) };
@@ -215,13 +223,10 @@ fn a_panic_restores_the_terminal() {
 /// and sends go around it; clearing brings it back. Needs MQTUI_PEER_NAMESRV (.ci/run sets it).
 #[test]
 fn chaos_on_a_real_cluster() {
-    let Ok(ns) = std::env::var("MQTUI_PEER_NAMESRV") else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must start the real peer");
-        eprintln!("MQTUI_PEER_NAMESRV not set: skipping the --chaos end-to-end test");
+    let Some(ns) = common::needs_env("MQTUI_PEER_NAMESRV", "scripts/test starts the real peer") else {
         return;
     };
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI must install tmux (.ci/run does)");
+    if !common::needs_tmux() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_mqtui");
@@ -257,21 +262,8 @@ fn chaos_on_a_real_cluster() {
         let row = broker_row(s, "broker-b");
         (row.contains("DOWN") || row.contains("ISOLATED")) && row.contains("down")
     });
-    tmux.keys(&["/"]);
-    tmux.keys(&["-l", "broker-b ✕"]);
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("a send retried around broker-b", 10, |s| {
-        s.lines().any(|l| l.contains("SEND_OK") && l.contains("broker-b ✕") && l.contains("→ broker-a"))
-    });
-    tmux.keys(&["Escape"]);
-    // Not Escape and `c` at once: that is one Alt-c sequence.
-    tmux.wait_for("the filter cleared", 5, |s| !s.contains("filter: "));
-    tmux.keys(&["c"]);
-    let attempts = |s: &str| -> u64 {
-        broker_row(s, "broker-b").split_whitespace().nth(3).and_then(|n| n.replace(',', "").parse().ok()).unwrap_or(0)
-    };
-    let n0 = attempts(&tmux.wait_for("broker-b healthy", 5, |s| broker_row(s, "broker-b").contains("healthy")));
-    tmux.wait_for("broker-b OK and used again", 20, |s| broker_row(s, "broker-b").contains(" OK ") && attempts(s) > n0);
+    tmux.see_retries_around("broker-b", "broker-a");
+    tmux.clear_and_see_it_used_again("broker-b");
     tmux.keys(&["q"]);
     tmux.wait_for("the prompt again", 10, |s| s.contains("mqtui: sent") && !s.contains("Brokers"));
 }

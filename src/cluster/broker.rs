@@ -95,6 +95,7 @@ pub(crate) struct BrokerCore {
     /// Shared by every broker of the cluster.
     keys: Arc<Mutex<KeyWindow>>,
     counters: Counters,
+    put_tps: super::admin::PutTps,
 }
 
 impl BrokerCore {
@@ -115,6 +116,7 @@ impl BrokerCore {
             commit_log: AtomicI64::new(0),
             keys,
             counters: Counters::default(),
+            put_tps: super::admin::PutTps::new(),
         }
     }
 
@@ -292,6 +294,21 @@ impl Handler for BrokerCore {
                 r.ext_fields = ExtFields::from_iter([("offset", off.to_string())]);
                 r
             }
+            Some(RequestCode::GET_BROKER_RUNTIME_INFO) => {
+                let facts = super::admin::RuntimeFacts {
+                    messages: self.counters.messages.load(Ordering::Relaxed),
+                    commit_log_max_offset: self.commit_log.load(Ordering::Relaxed),
+                };
+                super::admin::runtime_info(&req, facts, &self.put_tps)
+            }
+            Some(RequestCode::GET_TOPIC_STATS_INFO) => {
+                // Every topic exists on the demo cluster (its name server routes any topic).
+                let offsets = req.ext_fields.get("topic").map(|t| {
+                    self.offsets.lock().unwrap().get(t).cloned().unwrap_or_else(|| vec![0; self.queues as usize])
+                });
+                super::admin::topic_stats(&req, &self.name, offsets)
+            }
+            Some(RequestCode::GET_TOPIC_CONFIG) => super::admin::topic_config(&req, self.queues),
             _ => not_supported(&req),
         };
         let delay = fault.delay();

@@ -2,6 +2,7 @@
 //! process, on loopback, on real TCP with the same codec as the producer, with fault injection
 //! that can be changed at run time and scenarios that change it on a timeline.
 
+mod admin;
 mod broker;
 pub mod fault;
 mod listener;

@@ -61,6 +61,7 @@ code_enum! {
     RequestCode {
         SEND_MESSAGE = 10,
         UPDATE_AND_CREATE_TOPIC = 17,
+        GET_BROKER_RUNTIME_INFO = 28,
         GET_MAX_OFFSET = 30,
         HEART_BEAT = 34,
         UNREGISTER_CLIENT = 35,
@@ -71,12 +72,14 @@ code_enum! {
         UNREGISTER_BROKER = 104,
         GET_ROUTEINFO_BY_TOPIC = 105,
         GET_BROKER_CLUSTER_INFO = 106,
+        GET_TOPIC_STATS_INFO = 202,
         GET_ALL_TOPIC_LIST_FROM_NAMESERVER = 206,
         SEND_MESSAGE_V2 = 310,
         SEND_BATCH_MESSAGE = 320,
         QUERY_DATA_VERSION = 322,
         SEND_REPLY_MESSAGE = 324,
         SEND_REPLY_MESSAGE_V2 = 325,
+        GET_TOPIC_CONFIG = 351,
         RECALL_MESSAGE = 370,
         BROKER_HEARTBEAT = 904,
     }

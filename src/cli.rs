@@ -153,6 +153,10 @@ pub struct ProducerArgs {
     /// Message keys, space separated.
     #[arg(long, env = "MQTUI_KEYS")]
     pub keys: Option<String>,
+    /// A user property `KEY=VALUE` on every message (repeatable); system names (UNIQ_KEY, KEYS,
+    /// DELAY, ...) are refused as the Java client refuses them.
+    #[arg(long = "prop", value_name = "KEY=VALUE", value_parser = parse_prop)]
+    pub props: Vec<(String, String)>,
     /// The whole budget of one send, retries included (sendMsgTimeout).
     #[arg(long, env = "MQTUI_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub timeout_ms: u64,
@@ -184,6 +188,12 @@ pub struct ProducerArgs {
 }
 
 /// `host:port`, several separated by `;` (or `,`), as the Java client's `namesrvAddr`.
+fn parse_prop(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
+    crate::protocol::properties::check_user_property(k, v)?;
+    Ok((k.to_string(), v.to_string()))
+}
+
 fn parse_namesrv(s: &str) -> Result<String, String> {
     let addrs = crate::producer::parse_namesrvs(s);
     if addrs.is_empty() {

@@ -112,6 +112,7 @@ pub fn template(args: &ProducerArgs) -> MessageTemplate {
         size: args.size as usize,
         tag: args.tag.clone(),
         keys: args.keys.clone(),
+        props: args.props.clone(),
         batch: args.batch as usize,
     }
 }

@@ -423,7 +423,7 @@ async fn the_in_flight_limit_follows_changes_down_and_up() {
     let settings = |concurrency| LoadSettings { rate: None, concurrency, paused: false };
     let (tx, rx) = tokio::sync::watch::channel(settings(8));
     let (_cancel_tx, cancel) = tokio::sync::watch::channel(false);
-    let template = MessageTemplate { topic: TOPIC.into(), size: 16, tag: None, keys: None, batch: 1 };
+    let template = MessageTemplate { topic: TOPIC.into(), size: 16, tag: None, keys: None, props: vec![], batch: 1 };
     let stop = StopAfter { count: None, duration: Some(ms(3000)) };
     let driver = tokio::spawn(load::run(p.clone(), template, rx, stop, cancel, None));
 

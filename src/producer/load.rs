@@ -18,6 +18,8 @@ pub struct MessageTemplate {
     pub size: usize,
     pub tag: Option<String>,
     pub keys: Option<String>,
+    /// User properties on every message.
+    pub props: Vec<(String, String)>,
     /// Messages per send: 1, or a SEND_BATCH_MESSAGE of this many.
     pub batch: usize,
 }
@@ -35,6 +37,9 @@ impl MessageTemplate {
         }
         if let Some(k) = &self.keys {
             m = m.with_keys(&k.split_whitespace().collect::<Vec<_>>());
+        }
+        for (k, v) in &self.props {
+            m.set_property(k, v.clone());
         }
         m
     }

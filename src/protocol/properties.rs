@@ -14,6 +14,77 @@ pub const TRAN_MSG: &str = "TRAN_MSG";
 pub const MSG_REGION: &str = "MSG_REGION";
 pub const TRACE_ON: &str = "TRACE_ON";
 
+/// The names `Message.putUserProperty` refuses (`MessageConst.STRING_HASH_SET`, 5.3.3): the
+/// client and broker use them themselves.
+pub const RESERVED: &[&str] = &[
+    "TRACE_ON",
+    "MSG_REGION",
+    "KEYS",
+    "TAGS",
+    "WAIT",
+    "DELAY",
+    "RETRY_TOPIC",
+    "REAL_TOPIC",
+    "REAL_QID",
+    "TRAN_MSG",
+    "PGROUP",
+    "MIN_OFFSET",
+    "MAX_OFFSET",
+    "BUYER_ID",
+    "ORIGIN_MESSAGE_ID",
+    "TRANSFER_FLAG",
+    "CORRECTION_FLAG",
+    "MQ2_FLAG",
+    "RECONSUME_TIME",
+    "UNIQ_KEY",
+    "MAX_RECONSUME_TIMES",
+    "CONSUME_START_TIME",
+    "POP_CK",
+    "POP_CK_OFFSET",
+    "1ST_POP_TIME",
+    "TRAN_PREPARED_QUEUE_OFFSET",
+    "DUP_INFO",
+    "EXTEND_UNIQ_INFO",
+    "INSTANCE_ID",
+    "CORRELATION_ID",
+    "REPLY_TO_CLIENT",
+    "TTL",
+    "ARRIVE_TIME",
+    "PUSH_REPLY_TIME",
+    "CLUSTER",
+    "MSG_TYPE",
+    "INNER_MULTI_QUEUE_OFFSET",
+    "TIMER_DELAY_MS",
+    "TIMER_DELAY_SEC",
+    "TIMER_DELIVER_MS",
+    "TIMER_ENQUEUE_MS",
+    "TIMER_DEQUEUE_MS",
+    "TIMER_ROLL_TIMES",
+    "TIMER_OUT_MS",
+    "TIMER_DEL_UNIQKEY",
+    "TIMER_DELAY_LEVEL",
+    "__BORNHOST",
+    "BORN_TIMESTAMP",
+    "DLQ_ORIGIN_TOPIC",
+    "DLQ_ORIGIN_MESSAGE_ID",
+    "__CRC32#",
+];
+
+/// A user property as `Message.putUserProperty` takes it: not a reserved name, neither part
+/// blank; and (beyond Java, which would store a corrupt message) no separator character.
+pub fn check_user_property(name: &str, value: &str) -> Result<(), String> {
+    if RESERVED.contains(&name) {
+        return Err(format!("the property <{name}> is used by system, input another please"));
+    }
+    if name.trim().is_empty() || value.trim().is_empty() {
+        return Err("the name or value of a property can not be null or blank".to_string());
+    }
+    if [name, value].iter().any(|s| s.contains([NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR])) {
+        return Err(format!("property {name:?} contains a \\u0001 or \\u0002 separator"));
+    }
+    Ok(())
+}
+
 /// Encodes properties as the Java client does (a trailing separator after every pair).
 pub fn encode<'a>(props: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut s = String::new();

@@ -3,6 +3,9 @@
 //! failure (scripts/test installs and starts everything).
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod apache;
+pub mod demo;
+
 use std::process::Command;
 
 fn skip(why: &str, needed_by_ci: &str) {

@@ -283,3 +283,17 @@ fn mqtui_route_agrees_with_mqadmin_on_the_java_name_server() {
     assert_eq!(ours_list, theirs, "{list}");
     assert_eq!(ours_list.len(), 2);
 }
+
+/// The header table of tests/common/headers.rs against Apache RocketMQ's broker: the answers the
+/// demo broker is held to (tests/java_headers.rs) are the Java broker's own.
+#[test]
+fn the_java_broker_answers_the_header_table_as_the_demo_broker_does() {
+    let Some(ns) = apache::namesrv() else { return };
+    let t = topic("Headers");
+    create_topic(&ns, &t);
+    let o = mqtui(&["route", "--json", "--namesrv", &ns, "--topic", &t]).output().unwrap();
+    let route: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let addr = route["clusters"]["brokerAddrTable"]["broker-a"]["brokerAddrs"]["0"].as_str().unwrap().to_string();
+    let failures = common::headers::check_all(&addr, &t, "broker-a");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -130,10 +130,10 @@ async fn bad_requests_get_errors_not_silence() {
     let resp = b.invoke(RemotingCommand::request(9999, ExtFields::new()), T).await.unwrap();
     assert_eq!(resp.code, ResponseCode::REQUEST_CODE_NOT_SUPPORTED.code());
     assert!(resp.remark.unwrap().contains("9999 not supported"));
-    // A queue the topic does not have.
+    // A queue the topic does not have: INVALID_PARAMETER, as the Java broker answers it.
     let ids = UniqIdGenerator::default();
     let resp = b.invoke(single_request(&message(&ids, &b"x"[..]), &to("broker-a", 4, true)), T).await.unwrap();
-    assert_eq!(resp.code, ResponseCode::SYSTEM_ERROR.code());
+    assert_eq!(resp.code, ResponseCode::INVALID_PARAMETER.code());
     assert!(resp.remark.unwrap().contains("queueId[4] is illegal"));
     // A send header without a topic.
     let resp = b.invoke(RemotingCommand::request(310, ExtFields::from_iter([("a", "g")])), T).await.unwrap();

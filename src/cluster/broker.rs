@@ -14,6 +14,7 @@ use crate::protocol::message::{decode_batch, SYSFLAG_COMPRESSED};
 use crate::protocol::msgid::offset_msg_id;
 use crate::protocol::{properties, SendMessageRequestHeader, SendMessageResponseHeader};
 use crate::remoting::codes::ResponseCode;
+use crate::remoting::java;
 use crate::remoting::server::{Handler, Reply};
 use crate::remoting::{ExtFields, RemotingCommand, RequestCode};
 
@@ -175,12 +176,12 @@ impl BrokerCore {
         (first, ids)
     }
 
-    fn handle_send(&self, req: &RemotingCommand, fault: &BrokerFault) -> RemotingCommand {
+    fn handle_send(&self, req: &RemotingCommand, fault: &BrokerFault, peer: SocketAddr) -> RemotingCommand {
         self.counters.sends.fetch_add(1, Ordering::Relaxed);
         let header = match SendMessageRequestHeader::from_ext_fields(req.code, &req.ext_fields) {
             Ok(h) => h,
             Err(e) => {
-                return RemotingCommand::response_to(req, ResponseCode::SYSTEM_ERROR.code(), Some(e.to_string()));
+                return RemotingCommand::response_to(req, ResponseCode::SYSTEM_ERROR.code(), Some(e.java_remark()));
             }
         };
         if let Some(code) = fault.error_code {
@@ -198,16 +199,28 @@ impl BrokerCore {
         let queue =
             if header.queue_id < 0 { (rand::random::<u32>() % self.queues as u32) as i32 } else { header.queue_id };
         if queue >= self.queues {
+            // AbstractSendMessageProcessor.msgCheck's words.
             return RemotingCommand::response_to(
                 req,
-                ResponseCode::SYSTEM_ERROR.code(),
+                ResponseCode::INVALID_PARAMETER.code(),
                 Some(format!(
-                    "request queueId[{queue}] is illegal, topic {} has {} write queues on {}",
-                    header.topic, self.queues, self.name
+                    "request queueId[{queue}] is illegal, TopicConfig [topicName={}, readQueueNums={q}, \
+                     writeQueueNums={q}, perm=RW-, topicFilterType=SINGLE_TAG, topicSysFlag=0, order=false, \
+                     attributes={{}}] Producer: {peer}",
+                    header.topic,
+                    q = self.queues
                 )),
             );
         }
-        let batch = req.code == RequestCode::SEND_BATCH_MESSAGE.code() || header.batch == Some(true);
+        if req.body.is_empty() {
+            return RemotingCommand::response_to(
+                req,
+                ResponseCode::SYSTEM_ERROR.code(),
+                Some(java::NULL_BODY_REMARK.into()),
+            );
+        }
+        // As the Java broker decides (`requestHeader.isBatch()`), whatever the request code.
+        let batch = header.batch == Some(true);
         let (offset, ids) = if batch {
             let entries = match decode_batch(req.body.clone()) {
                 Ok(e) if !e.is_empty() => e,
@@ -219,7 +232,12 @@ impl BrokerCore {
                     )
                 }
                 Err(e) => {
-                    return RemotingCommand::response_to(req, ResponseCode::MESSAGE_ILLEGAL.code(), Some(e.to_string()))
+                    tracing::debug!(broker = %self.name, "a batch body that does not decode: {e}");
+                    return RemotingCommand::response_to(
+                        req,
+                        ResponseCode::SYSTEM_ERROR.code(),
+                        Some(java::BUFFER_UNDERFLOW_REMARK.into()),
+                    );
                 }
             };
             for e in &entries {
@@ -228,13 +246,6 @@ impl BrokerCore {
             let sizes: Vec<usize> = entries.iter().map(|e| e.body.len()).collect();
             self.store(&header.topic, queue, &sizes)
         } else {
-            if req.body.is_empty() {
-                return RemotingCommand::response_to(
-                    req,
-                    ResponseCode::MESSAGE_ILLEGAL.code(),
-                    Some("message body is empty".into()),
-                );
-            }
             let _compressed = header.sys_flag & SYSFLAG_COMPRESSED != 0;
             self.record_key(header.properties.as_deref().and_then(|p| properties::find(p, properties::UNIQ_KEY)));
             self.store(&header.topic, queue, &[req.body.len()])
@@ -255,7 +266,7 @@ impl BrokerCore {
 }
 
 impl Handler for BrokerCore {
-    fn handle(&self, req: RemotingCommand, _peer: SocketAddr) -> Reply {
+    fn handle(&self, req: RemotingCommand, peer: SocketAddr) -> Reply {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         let fault = self.fault.borrow().clone();
         let is_send = matches!(
@@ -282,13 +293,15 @@ impl Handler for BrokerCore {
             }
         }
         let resp = match RequestCode::from_code(req.code) {
-            _ if is_send => self.handle_send(&req, &fault),
+            _ if is_send => self.handle_send(&req, &fault, peer),
             Some(RequestCode::HEART_BEAT | RequestCode::UNREGISTER_CLIENT | RequestCode::UPDATE_AND_CREATE_TOPIC) => {
                 RemotingCommand::response_to(&req, ResponseCode::SUCCESS.code(), None)
             }
             Some(RequestCode::GET_MAX_OFFSET) => {
                 let topic = req.ext_fields.get("topic").unwrap_or_default();
-                let queue: usize = req.ext_fields.get("queueId").and_then(|q| q.parse().ok()).unwrap_or(0);
+                let queue: usize =
+                    req.ext_fields.get("queueId").and_then(crate::remoting::java::parse_int).unwrap_or(0).max(0)
+                        as usize;
                 let off = self.offsets.lock().unwrap().get(topic).and_then(|o| o.get(queue).copied()).unwrap_or(0);
                 let mut r = RemotingCommand::response_to(&req, ResponseCode::SUCCESS.code(), None);
                 r.ext_fields = ExtFields::from_iter([("offset", off.to_string())]);

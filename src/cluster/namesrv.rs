@@ -75,19 +75,26 @@ impl Handler for NameServerCore {
         *self.requests.lock().unwrap() += 1;
         let fault = self.fault.borrow().clone();
         // Old clients get fastjson's bare numeric keys, as the Java name server answers them.
-        let standard =
-            req.version >= STANDARD_JSON_SINCE || req.ext_fields.get("acceptStandardJsonOnly") == Some("true");
+        let standard = req.version >= STANDARD_JSON_SINCE
+            || req.ext_fields.get("acceptStandardJsonOnly").is_some_and(crate::remoting::java::parse_boolean);
         let resp = match RequestCode::from_code(req.code) {
             Some(RequestCode::GET_ROUTEINFO_BY_TOPIC) => match req.ext_fields.get("topic") {
+                // The Java name server looks up a null topic and finds nothing.
                 None => RemotingCommand::response_to(
                     &req,
-                    ResponseCode::SYSTEM_ERROR.code(),
-                    Some("the request has no 'topic' header field".into()),
+                    ResponseCode::TOPIC_NOT_EXIST.code(),
+                    Some(format!(
+                        "No topic route info in name server for the topic: null{}",
+                        crate::remoting::java::TOPIC_FAQ
+                    )),
                 ),
                 Some(topic) if fault.topic_missing(topic) => RemotingCommand::response_to(
                     &req,
                     ResponseCode::TOPIC_NOT_EXIST.code(),
-                    Some(format!("No topic route info in name server for the topic: {topic}")),
+                    Some(format!(
+                        "No topic route info in name server for the topic: {topic}{}",
+                        crate::remoting::java::TOPIC_FAQ
+                    )),
                 ),
                 Some(topic) => {
                     let mut route = self.route();

@@ -8,10 +8,28 @@ use crate::remoting::{ExtFields, RequestCode};
 /// A header field is missing or does not parse.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum HeaderError {
+    /// Absent, and the Java decoder requires it (`@CFNotNull`, SEND_MESSAGE).
     #[error("the request has no '{0}' header field")]
     Missing(&'static str),
     #[error("header field '{field}' = {value:?} is not a valid {kind}")]
     Invalid { field: &'static str, value: String, kind: &'static str },
+    /// Absent or unparsable where the Java broker leaves the field null and then fails on it
+    /// (a NullPointerException when the send uses it).
+    #[error("header field '{0}' is absent or not a number")]
+    Null(&'static str),
+}
+
+impl HeaderError {
+    /// What the Java broker 5.3.3 (on JDK 17) answers such a header with: SYSTEM_ERROR and this
+    /// remark (`UtilAll.exceptionSimpleDesc`: the exception and its first stack frame), as
+    /// measured against it (tests/apache.rs runs the same header table against both).
+    pub fn java_remark(&self) -> String {
+        match self {
+            HeaderError::Missing(f) => crate::remoting::java::null_field_remark(f),
+            HeaderError::Invalid { value, .. } => crate::remoting::java::number_format_remark(value),
+            HeaderError::Null(f) => crate::remoting::java::null_send_field_remark(f),
+        }
+    }
 }
 
 /// `SendMessageRequestHeader`.
@@ -92,47 +110,91 @@ impl SendMessageRequestHeader {
         e
     }
 
-    /// Reads the header of a send request: short keys for codes 310 / 320 / 325, full names
-    /// otherwise (either set is accepted as a fallback, as lenient brokers do).
+    /// Reads the header of a send request as the Java broker does
+    /// (`SendMessageRequestHeader.parseRequestHeader`): short keys for codes 310 / 320 / 325
+    /// (`SendMessageRequestHeaderV2.decode`), full names otherwise (reflection, `@CFNotNull`).
+    /// Booleans are `Boolean.parseBoolean`, numbers `Integer.parseInt` (they may have come as
+    /// JSON numbers), unknown fields are ignored, and what Java rejects is an error whose
+    /// [`HeaderError::java_remark`] is the Java broker's.
     pub fn from_ext_fields(code: i32, e: &ExtFields) -> Result<Self, HeaderError> {
         let v2 = matches!(
             RequestCode::from_code(code),
             Some(RequestCode::SEND_MESSAGE_V2 | RequestCode::SEND_BATCH_MESSAGE | RequestCode::SEND_REPLY_MESSAGE_V2)
         );
-        let get = |i: usize| -> Option<&str> { e.get(key(i, v2)).or_else(|| e.get(key(i, !v2))) };
-        let req = |i: usize| get(i).ok_or(HeaderError::Missing(KEYS[i].0));
-        fn num<T: std::str::FromStr>(i: usize, s: &str) -> Result<T, HeaderError> {
-            s.trim().parse().map_err(|_| HeaderError::Invalid {
-                field: KEYS[i].0,
-                value: s.to_string(),
-                kind: "number",
-            })
+        if v2 {
+            Self::from_v2(e)
+        } else {
+            Self::from_v1(e)
         }
-        let opt_num = |i: usize| -> Result<Option<i32>, HeaderError> { get(i).map(|s| num(i, s)).transpose() };
-        let opt_bool = |i: usize| -> Result<Option<bool>, HeaderError> {
+    }
+
+    /// `SendMessageRequestHeaderV2.decode`: an absent field is only logged (null); a number that
+    /// does not parse throws NumberFormatException. The broker then fails on a null queueId,
+    /// sysFlag, bornTimestamp, flag or topic; the others it does without.
+    fn from_v2(e: &ExtFields) -> Result<Self, HeaderError> {
+        let get = |i: usize| e.get(KEYS[i].1);
+        let int = |i: usize| -> Result<Option<i32>, HeaderError> {
             get(i)
-                .map(|s| match s {
-                    "true" => Ok(true),
-                    "false" => Ok(false),
-                    other => Err(HeaderError::Invalid { field: KEYS[i].0, value: other.to_string(), kind: "boolean" }),
+                .map(|s| {
+                    crate::remoting::java::parse_int(s).ok_or_else(|| HeaderError::Invalid {
+                        field: KEYS[i].0,
+                        value: s.to_string(),
+                        kind: "number",
+                    })
                 })
                 .transpose()
         };
+        let required = |i: usize, v: Option<i32>| v.ok_or(HeaderError::Null(KEYS[i].0));
+        let born = get(6)
+            .map(|s| {
+                crate::remoting::java::parse_long(s).ok_or_else(|| HeaderError::Invalid {
+                    field: KEYS[6].0,
+                    value: s.to_string(),
+                    kind: "number",
+                })
+            })
+            .transpose()?;
         Ok(SendMessageRequestHeader {
-            producer_group: req(0)?.to_string(),
-            topic: req(1)?.to_string(),
+            producer_group: get(0).unwrap_or_default().to_string(),
+            topic: get(1).ok_or(HeaderError::Null(KEYS[1].0))?.to_string(),
             default_topic: get(2).unwrap_or("TBW102").to_string(),
-            default_topic_queue_nums: get(3).map(|s| num(3, s)).transpose()?.unwrap_or(4),
-            queue_id: num(4, req(4)?)?,
-            sys_flag: get(5).map(|s| num(5, s)).transpose()?.unwrap_or(0),
-            born_timestamp: get(6).map(|s| num(6, s)).transpose()?.unwrap_or(0),
-            flag: get(7).map(|s| num(7, s)).transpose()?.unwrap_or(0),
+            default_topic_queue_nums: int(3)?.unwrap_or(4),
+            queue_id: required(4, int(4)?)?,
+            sys_flag: required(5, int(5)?)?,
+            born_timestamp: born.ok_or(HeaderError::Null(KEYS[6].0))?,
+            flag: required(7, int(7)?)?,
             properties: get(8).map(str::to_string),
-            reconsume_times: opt_num(9)?,
-            unit_mode: opt_bool(10)?,
-            max_reconsume_times: opt_num(11)?,
-            batch: opt_bool(12)?,
-            broker_name: get(13).or_else(|| e.get("brokerName")).map(str::to_string),
+            reconsume_times: int(9)?,
+            unit_mode: get(10).map(crate::remoting::java::parse_boolean),
+            max_reconsume_times: int(11)?,
+            batch: get(12).map(crate::remoting::java::parse_boolean),
+            broker_name: get(13).map(str::to_string),
+        })
+    }
+
+    /// `decodeCommandCustomHeader(SendMessageRequestHeader.class)` (reflection): an absent
+    /// `@CFNotNull` field and a number that does not parse are both logged and left null (the
+    /// check throws inside the per-field catch), and the broker then fails on a null queueId,
+    /// sysFlag, bornTimestamp, flag or topic.
+    fn from_v1(e: &ExtFields) -> Result<Self, HeaderError> {
+        let get = |i: usize| e.get(KEYS[i].0);
+        let int = |i: usize| get(i).and_then(crate::remoting::java::parse_int);
+        let required = |i: usize, v: Option<i32>| v.ok_or(HeaderError::Null(KEYS[i].0));
+        Ok(SendMessageRequestHeader {
+            producer_group: get(0).unwrap_or_default().to_string(),
+            topic: get(1).ok_or(HeaderError::Null(KEYS[1].0))?.to_string(),
+            default_topic: get(2).unwrap_or("TBW102").to_string(),
+            default_topic_queue_nums: int(3).unwrap_or(4),
+            queue_id: required(4, int(4))?,
+            sys_flag: required(5, int(5))?,
+            born_timestamp: get(6).and_then(crate::remoting::java::parse_long).ok_or(HeaderError::Null(KEYS[6].0))?,
+            flag: required(7, int(7))?,
+            properties: get(8).map(str::to_string),
+            reconsume_times: int(9),
+            unit_mode: get(10).map(crate::remoting::java::parse_boolean),
+            max_reconsume_times: int(11),
+            batch: get(12).map(crate::remoting::java::parse_boolean),
+            broker_name: get(13).map(str::to_string),
         })
     }
 }
@@ -233,15 +295,40 @@ mod tests {
     }
 
     #[test]
-    fn missing_and_invalid_fields_are_named() {
+    fn missing_and_invalid_fields_as_the_java_broker_takes_them() {
+        // V2: absent queueId is null (an NPE later), a bad number a NumberFormatException.
         let mut e = header().to_ext_fields(true);
         e.remove("e");
-        assert_eq!(SendMessageRequestHeader::from_ext_fields(310, &e), Err(HeaderError::Missing("queueId")));
+        assert_eq!(SendMessageRequestHeader::from_ext_fields(310, &e), Err(HeaderError::Null("queueId")));
         e.insert("e", "x");
-        assert!(matches!(
-            SendMessageRequestHeader::from_ext_fields(310, &e),
-            Err(HeaderError::Invalid { field: "queueId", .. })
-        ));
+        let err = SendMessageRequestHeader::from_ext_fields(310, &e).unwrap_err();
+        assert!(matches!(err, HeaderError::Invalid { field: "queueId", .. }));
+        assert!(err.java_remark().starts_with("java.lang.NumberFormatException: For input string: \"x\", "));
+        // V2: what the broker does without is defaulted; unknown keys are ignored.
+        let mut e = header().to_ext_fields(true);
+        for k in ["a", "c", "d", "i", "j", "k", "l", "m", "n"] {
+            e.remove(k);
+        }
+        e.insert("zz", "1");
+        let h = SendMessageRequestHeader::from_ext_fields(310, &e).unwrap();
+        assert_eq!((h.default_topic.as_str(), h.default_topic_queue_nums, h.batch), ("TBW102", 4, None));
+        // V1: a bad number is left null: fatal for queueId, not for reconsumeTimes.
+        let mut e = header().to_ext_fields(false);
+        e.insert("reconsumeTimes", "x");
+        assert_eq!(SendMessageRequestHeader::from_ext_fields(10, &e).unwrap().reconsume_times, None);
+        e.insert("queueId", "x");
+        let err = SendMessageRequestHeader::from_ext_fields(10, &e).unwrap_err();
+        assert_eq!(err, HeaderError::Null("queueId"));
+        assert!(err.java_remark().contains("SendMessageRequestHeader.getQueueId()\" is null"));
+        // Booleans are Boolean.parseBoolean.
+        let mut e = header().to_ext_fields(true);
+        for (v, want) in [("TRUE", true), ("True", true), ("1", false), ("0", false), ("yes", false)] {
+            e.insert("k", v);
+            assert_eq!(SendMessageRequestHeader::from_ext_fields(310, &e).unwrap().unit_mode, Some(want), "{v}");
+        }
+        // Each key set only under its own codes.
+        assert!(SendMessageRequestHeader::from_ext_fields(10, &header().to_ext_fields(true)).is_err());
+        assert!(SendMessageRequestHeader::from_ext_fields(310, &header().to_ext_fields(false)).is_err());
     }
 
     #[test]

@@ -594,15 +594,15 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_> {
         let mut cmd = RemotingCommand::blank_json();
         while let Some(key) = map.next_key::<CowStr>()? {
             match key.0.as_ref() {
-                "code" => code = Some(map.next_value::<i32>()?),
+                "code" => code = Some(map.next_value::<LaxInt>()?.0),
                 "language" => {
                     if let Some(l) = map.next_value::<Option<CowStr>>()? {
                         cmd.language = LanguageCode::from_name(&l.0);
                     }
                 }
-                "version" => cmd.version = map.next_value::<Option<i32>>()?.unwrap_or(0),
-                "opaque" => cmd.opaque = map.next_value::<Option<i32>>()?.unwrap_or(0),
-                "flag" => cmd.flag = map.next_value::<Option<i32>>()?.unwrap_or(0),
+                "version" => cmd.version = map.next_value::<LaxInt>()?.0,
+                "opaque" => cmd.opaque = map.next_value::<LaxInt>()?.0,
+                "flag" => cmd.flag = map.next_value::<LaxInt>()?.0,
                 "remark" => cmd.remark = map.next_value::<Option<String>>()?,
                 "extFields" => cmd.ext_fields = map.next_value_seed(ExtFieldsSeed(&self))?,
                 _ => {
@@ -612,6 +612,41 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_> {
         }
         cmd.code = code.ok_or_else(|| de::Error::missing_field("code"))?;
         Ok(cmd)
+    }
+}
+
+/// An int header field as fastjson reads one into an `int`: a JSON number, or a string holding
+/// one (`"code":"310"`); null is 0.
+struct LaxInt(i32);
+
+impl<'de> Deserialize<'de> for LaxInt {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LaxInt;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an int, or a string holding one")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LaxInt, E> {
+                i32::try_from(v).map(LaxInt).map_err(|_| E::custom(format!("{v} is out of an int's range")))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LaxInt, E> {
+                i32::try_from(v).map(LaxInt).map_err(|_| E::custom(format!("{v} is out of an int's range")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LaxInt, E> {
+                crate::remoting::java::parse_int(v).map(LaxInt).ok_or_else(|| E::custom(format!("{v:?} is not an int")))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LaxInt, E> {
+                Ok(LaxInt(0))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<LaxInt, E> {
+                Ok(LaxInt(0))
+            }
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<LaxInt, D::Error> {
+                d.deserialize_any(V)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

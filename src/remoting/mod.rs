@@ -6,6 +6,7 @@ pub mod codes;
 pub mod command;
 pub mod connection;
 pub mod error;
+pub mod java;
 pub mod namesrv;
 pub mod server;
 

@@ -1,6 +1,6 @@
 //! `mqtui produce` against the real peer (rocketmq-rust's name server and brokers) while the
 //! cluster misbehaves for real: a broker stopped (SIGSTOP) and resumed, a broker killed and
-//! restarted, the name server stopped. `.ci/run` starts the peer and sets MQTUI_PEER_NAMESRV and
+//! restarted, the name server stopped (the scenario of tests/common/faults.rs). `.ci/run` starts the peer and sets MQTUI_PEER_NAMESRV and
 //! MQTUI_PEERS_RUN; without them this says so and passes, except under CI=true.
 //!
 //! One test runs the scenarios one after another: they share the peer cluster. It is ignored in
@@ -10,11 +10,10 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use common::faults::{a_real_cluster_misbehaving, RealCluster};
 
 struct Peer {
     namesrv: String,
@@ -26,14 +25,32 @@ impl Peer {
     fn pid(&self, name: &str) -> String {
         std::fs::read_to_string(self.run.join(format!("{name}.pid"))).unwrap().trim().to_string()
     }
+}
+
+impl RealCluster for Peer {
+    fn kind(&self) -> &'static str {
+        "Rust"
+    }
+    fn namesrv(&self) -> &str {
+        &self.namesrv
+    }
     fn signal(&self, name: &str, sig: &str) {
         let pid = self.pid(name);
         assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success(), "kill {sig} {name}");
     }
+    fn wait_gone(&self, name: &str, max: Duration) {
+        let pid = self.pid(name);
+        let deadline = Instant::now() + max;
+        while Command::new("kill").args(["-0", &pid]).stderr(Stdio::null()).status().unwrap().success() {
+            assert!(Instant::now() < deadline, "{name} still running");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
     /// Starts a broker again as rocketmq-rust.sh does, and waits until it listens. It outlives
     /// this test: rocketmq-rust.sh stop ends it through its pid file.
     #[allow(clippy::zombie_processes)]
-    fn restart_broker(&self, name: &str, port: u16) {
+    fn restart(&self, name: &str) {
+        let port = if name == "broker-a" { 20911 } else { 20921 };
         let dir = self.run.join(name);
         let log = std::fs::File::create(dir.join("broker-restarted.log")).unwrap();
         let child = Command::new("setsid")
@@ -55,82 +72,9 @@ impl Peer {
     }
 }
 
-fn mqtui(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mqtui"));
-    c.args(args).env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"));
-    c
-}
-
-/// A running `mqtui produce`, its output read by threads as it comes.
-struct Running {
-    child: Child,
-    out: std::thread::JoinHandle<Vec<u8>>,
-    err: std::thread::JoinHandle<Vec<u8>>,
-}
-
-fn drain(mut r: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = r.read_to_end(&mut v);
-        v
-    })
-}
-
-fn produce(peer: &Peer, topic: &str, secs: u32, extra: &[&str]) -> Running {
-    let mut child = spawn_produce(peer, topic, secs, extra);
-    let out = drain(child.stdout.take().unwrap());
-    let err = drain(child.stderr.take().unwrap());
-    Running { child, out, err }
-}
-
-fn spawn_produce(peer: &Peer, topic: &str, secs: u32, extra: &[&str]) -> Child {
-    let secs = secs.to_string();
-    let mut args = vec!["produce", "--namesrv", &peer.namesrv, "--topic", topic, "--duration", &secs];
-    args.extend_from_slice(&["--rate", "200", "--output", "jsonl"]);
-    args.extend_from_slice(extra);
-    mqtui(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
-}
-
-struct Run {
-    lines: Vec<Value>,
-    summary: Value,
-    stderr: String,
-    code: Option<i32>,
-}
-
-fn finish(mut r: Running) -> Run {
-    let status = r.child.wait().unwrap();
-    let stdout = r.out.join().unwrap();
-    let stderr = r.err.join().unwrap();
-    let lines: Vec<Value> =
-        String::from_utf8_lossy(&stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let summary = lines.last().cloned().expect("a summary line");
-    Run { lines, summary, stderr: String::from_utf8_lossy(&stderr).into_owned(), code: status.code() }
-}
-
-fn results(r: &Run) -> impl Iterator<Item = &Value> {
-    r.lines.iter().filter(|l| l["type"] == "result")
-}
-
-fn trail(v: &Value) -> Vec<&str> {
-    v["brokers"].as_array().unwrap().iter().map(|b| b.as_str().unwrap()).collect()
-}
-
-/// Sends whose first attempt went to `broker` and stored, after the last failed send.
-fn used_again(r: &Run, broker: &str) -> usize {
-    let last_failed = results(r)
-        .filter(|v| v["status"] == "FAILED" || v["attempts"].as_u64().unwrap() > 1)
-        .map(|v| v["send"].as_u64().unwrap())
-        .max()
-        .unwrap_or(0);
-    results(r)
-        .filter(|v| v["send"].as_u64().unwrap() > last_failed && trail(v) == [broker] && v["status"] == "SEND_OK")
-        .count()
-}
-
 #[test]
 #[ignore = "stops, kills and restarts the real peer's processes: scripts/test runs it last, alone"]
-fn a_real_cluster_misbehaving() {
+fn a_real_cluster_misbehaving_rocketmq_rust() {
     let (Some(namesrv), Some(run)) = (
         common::needs_env("MQTUI_PEER_NAMESRV", "scripts/test starts the real peer"),
         common::needs_env("MQTUI_PEERS_RUN", "scripts/test starts the real peer"),
@@ -141,90 +85,5 @@ fn a_real_cluster_misbehaving() {
     let bin =
         std::env::var("MQTUI_PEERS").map_or_else(|_| PathBuf::from(home).join(".cache/mqtui-peers"), PathBuf::from);
     let peer = Peer { namesrv, run: run.into(), bin: bin.join("bin") };
-
-    // A topic on both brokers, in the route.
-    let topic = format!("MqtuiFaults{}", std::process::id());
-    let o = mqtui(&["topic", "create", "--namesrv", &peer.namesrv, "--topic", &topic]).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let o = mqtui(&["route", "--namesrv", &peer.namesrv, "--topic", &topic]).output().unwrap();
-        if String::from_utf8_lossy(&o.stdout).contains("8 writable queue(s)") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the topic never reached the route");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-
-    // 1. broker-b stopped (SIGSTOP) at 4 s, resumed at 10 s. Faithful timeouts: only the sends
-    //    already in flight to it fail, each with its timeout; new sends go to broker-a; once its
-    //    window has passed broker-b is used again.
-    let child = produce(&peer, &topic, 24, &[]);
-    std::thread::sleep(Duration::from_secs(4));
-    peer.signal("broker-b", "-STOP");
-    std::thread::sleep(Duration::from_secs(6));
-    peer.signal("broker-b", "-CONT");
-    let r = finish(child);
-    assert_eq!(r.code, Some(1), "some in-flight sends failed: {} {}", r.stderr, r.summary);
-    let failed: Vec<&Value> = results(&r).filter(|v| v["status"] == "FAILED").collect();
-    assert!(!failed.is_empty() && failed.len() <= 64, "only sends in flight (≤ 64) fail: {}", failed.len());
-    for f in &failed {
-        assert_eq!(trail(f), ["broker-b"], "{f}");
-        assert!(f["error"].as_str().unwrap().starts_with("wait response timeout"), "{f}");
-        assert!(f["latency_ms"].as_f64().unwrap() >= 2900.0, "{f}");
-    }
-    assert!(r.lines.iter().any(|l| l["type"] == "fault" && l["broker"] == "broker-b" && l["isolated_ms"] == 10_000));
-    assert!(used_again(&r, "broker-b") > 0, "broker-b is used again after its window");
-
-    // 2. The same with --attempt-timeout-ms 1000: every send that hit broker-b is retried on
-    //    broker-a within the budget; none fails.
-    let child = produce(&peer, &topic, 24, &["--attempt-timeout-ms", "1000"]);
-    std::thread::sleep(Duration::from_secs(4));
-    peer.signal("broker-b", "-STOP");
-    std::thread::sleep(Duration::from_secs(6));
-    peer.signal("broker-b", "-CONT");
-    let r = finish(child);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    assert_eq!(r.summary["failed"], 0);
-    let retried: Vec<&Value> = results(&r).filter(|v| v["attempts"].as_u64().unwrap() > 1).collect();
-    assert!(!retried.is_empty());
-    for v in &retried {
-        assert_eq!(trail(v), ["broker-b", "broker-a"], "{v}");
-        assert_eq!(v["status"], "SEND_OK");
-    }
-    assert!(r.lines.iter().any(|l| l["type"] == "attempt"
-        && l["broker"] == "broker-b"
-        && l["outcome"] == "timeout"
-        && l["timeout_ms"] == 1000));
-    assert!(used_again(&r, "broker-b") > 0);
-
-    // 3. broker-b killed (SIGKILL) at 4 s and started again at 8 s: connections refused are
-    //    retried on broker-a; nothing fails; broker-b is used again after its window.
-    let child = produce(&peer, &topic, 22, &[]);
-    std::thread::sleep(Duration::from_secs(4));
-    peer.signal("broker-b", "-KILL");
-    std::thread::sleep(Duration::from_secs(4));
-    peer.restart_broker("broker-b", 20921);
-    let r = finish(child);
-    assert_eq!(r.summary["failed"], 0, "{}", r.stderr);
-    assert!(r.summary["retries"].as_u64().unwrap() > 0);
-    assert!(r.lines.iter().any(|l| l["type"] == "attempt"
-        && l["broker"] == "broker-b"
-        && (l["outcome"] == "send_failed" || l["outcome"] == "unknown")));
-    assert!(used_again(&r, "broker-b") > 0, "broker-b used again after the restart");
-
-    // 4. The name server stopped at 3 s: sends go on with the cached route, and the warning says so.
-    let child = produce(&peer, &topic, 10, &["--route-refresh-ms", "1000"]);
-    std::thread::sleep(Duration::from_secs(3));
-    peer.signal("namesrv", "-TERM");
-    let r = finish(child);
-    assert_eq!(r.summary["failed"], 0, "{}", r.stderr);
-    assert!(r.summary["sent"].as_u64().unwrap() > 1500);
-    assert!(
-        r.stderr.contains("warning: route refresh for")
-            && r.stderr.contains("sending with the cached route")
-            && r.stderr.contains("no name server reachable"),
-        "{}",
-        r.stderr
-    );
+    a_real_cluster_misbehaving(&peer);
 }

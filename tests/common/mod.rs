@@ -5,6 +5,7 @@
 
 pub mod apache;
 pub mod demo;
+pub mod faults;
 pub mod headers;
 
 use std::process::Command;

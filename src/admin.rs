@@ -206,7 +206,8 @@ pub async fn create_topic(
             ("topicSysFlag", "0".to_string()),
             ("order", "false".to_string()),
         ]);
-        let req = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_TOPIC.code(), header);
+        let mut req = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_TOPIC.code(), header);
+        pool.sign(&mut req);
         match pool.invoke(addr, req, TIMEOUT).await {
             Ok(r) if r.code == ResponseCode::SUCCESS.code() => {
                 println!("{b:<16} {addr:<22} created {topic}: {queues} queues, perm {}", perm_text(perm))

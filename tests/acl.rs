@@ -69,6 +69,21 @@ fn the_cli_signs_and_never_shows_the_secret() {
             .output()
             .unwrap()
     };
+    // topic create signs its requests too.
+    let create = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mqtui"))
+            .args(["topic", "create", "--namesrv", &ns, "--topic", "AclCreated"])
+            .args(extra)
+            .env("MQTUI_LOG_DIR", &logs)
+            .output()
+            .unwrap()
+    };
+    let signed = create(&["--access-key", "ak", "--secret-key", SECRET]);
+    assert_eq!(signed.status.code(), Some(0), "{}", String::from_utf8_lossy(&signed.stdout));
+    let unsigned = create(&[]);
+    assert_eq!(unsigned.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unsigned.stdout).contains("NO_PERMISSION"));
+
     let o = run(&["--access-key", "ak", "--secret-key", SECRET]);
     let _ = Command::new("kill").arg(cluster.id().to_string()).status();
     let _ = cluster.wait();

@@ -226,16 +226,29 @@ fn chaos_on_a_real_cluster() {
     let Some(ns) = common::needs_env("MQTUI_PEER_NAMESRV", "scripts/test starts the real peer") else {
         return;
     };
+    chaos_walk(&ns, "Rust");
+}
+
+/// The same on Apache RocketMQ's own name server and brokers. Needs MQTUI_APACHE_NAMESRV.
+#[test]
+fn chaos_on_apache_rocketmq() {
+    let Some(ns) = common::apache::namesrv() else { return };
+    chaos_walk(&ns, "Apache");
+}
+
+/// A person runs the console with --chaos on a real cluster, selects broker-b, takes it down
+/// (`k`), sees it isolated and sends retried around it, clears it (`c`), sees it used again.
+fn chaos_walk(ns: &str, kind: &str) {
     if !common::needs_tmux() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_mqtui");
-    let topic = format!("MqtuiChaos{}", std::process::id());
-    let o = Command::new(bin).args(["topic", "create", "--namesrv", &ns, "--topic", &topic]).output().unwrap();
+    let topic = format!("MqtuiChaos{kind}{}", std::process::id());
+    let o = Command::new(bin).args(["topic", "create", "--namesrv", ns, "--topic", &topic]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     let deadline = Instant::now() + Duration::from_secs(40);
     while !String::from_utf8_lossy(
-        &Command::new(bin).args(["route", "--namesrv", &ns, "--topic", &topic]).output().unwrap().stdout,
+        &Command::new(bin).args(["route", "--namesrv", ns, "--topic", &topic]).output().unwrap().stdout,
     )
     .contains("8 writable queue(s)")
     {
@@ -243,8 +256,8 @@ fn chaos_on_a_real_cluster() {
         std::thread::sleep(Duration::from_millis(500));
     }
 
-    let tmux = Tmux { socket: format!("mqtui-e2e-chaos-{}", std::process::id()) };
-    let logs = std::env::temp_dir().join(format!("mqtui-e2e-chaos-logs-{}", std::process::id()));
+    let tmux = Tmux { socket: format!("mqtui-e2e-chaos-{kind}-{}", std::process::id()) };
+    let logs = std::env::temp_dir().join(format!("mqtui-e2e-chaos-{kind}-logs-{}", std::process::id()));
     tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "160", "-y", "48", "env PS1='e2e$ ' bash --norc --noprofile"]);
     tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
     let cmd = format!("MQTUI_LOG_DIR={} {bin} --namesrv {ns} --chaos --topic {topic} --rate 100", logs.display());

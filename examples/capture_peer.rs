@@ -1,8 +1,11 @@
 //! Captures reply frames from a real RocketMQ name server and broker, byte for byte, as test
-//! fixtures (`tests/fixtures/peer/*.bin`, each one whole frame with its length prefix).
+//! fixtures (each file one whole frame with its length prefix): rocketmq-rust's in
+//! `tests/fixtures/peer`, Apache RocketMQ's in `tests/fixtures/apache`.
 //!
 //!     bash ../shared/peers/rocketmq-rust.sh start 2
 //!     cargo run --example capture_peer -- 127.0.0.1:19876 tests/fixtures/peer
+//!     scripts/apache-rocketmq start 2
+//!     cargo run --example capture_peer -- 127.0.0.1:29876 tests/fixtures/apache
 
 use std::time::Duration;
 
@@ -57,6 +60,18 @@ async fn main() {
     save("route_missing.bin", &exchange(namesrv, &missing).await);
     let info = RemotingCommand::request(RequestCode::GET_BROKER_CLUSTER_INFO.code(), ExtFields::new());
     save("cluster_info.bin", &exchange(namesrv, &info).await);
+    // A client older than 4.9.4 (version 0): fastjson's bare numeric keys.
+    let mut old = route_req.clone();
+    old.version = 0;
+    save("route_tbw102_v0.bin", &exchange(namesrv, &old).await);
+    let mut old = info.clone();
+    old.version = 0;
+    save("cluster_info_v0.bin", &exchange(namesrv, &old).await);
+    // Asked in the ROCKETMQ serialization.
+    save(
+        "route_tbw102_rocketmq.bin",
+        &exchange(namesrv, &route_req.clone().with_serialize_type(SerializeType::RocketMq)).await,
+    );
 
     let broker = route.master_addr("broker-a").expect("broker-a in the route").to_string();
     let ids = UniqIdGenerator::default();

@@ -252,10 +252,15 @@ impl BrokerCore {
         };
         let code = fault.store_status.unwrap_or(ResponseCode::SUCCESS.code());
         let mut resp = RemotingCommand::response_to(req, code, None);
+        // The Java broker answers every send with its UNIQ_KEY as transactionId (a batch: the
+        // batch's own).
+        let transaction_id =
+            header.properties.as_deref().and_then(|p| properties::find(p, properties::UNIQ_KEY)).map(str::to_string);
         resp.ext_fields = SendMessageResponseHeader {
             msg_id: ids.join(","),
             queue_id: queue,
             queue_offset: offset,
+            transaction_id,
             region_id: Some("DefaultRegion".into()),
             trace_on: Some(true),
             ..Default::default()

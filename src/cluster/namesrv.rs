@@ -108,8 +108,9 @@ impl Handler for NameServerCore {
                 }
             },
             Some(RequestCode::GET_BROKER_CLUSTER_INFO) => {
-                let info = self.cluster_info();
-                let body = if standard { info.to_json() } else { info.to_fastjson() };
+                // Always fastjson's bare keys: the Java name server encodes cluster info plainly
+                // whatever the client's version (only routes follow the version).
+                let body = self.cluster_info().to_fastjson();
                 RemotingCommand::response_to(&req, ResponseCode::SUCCESS.code(), None).with_body(body)
             }
             _ => not_supported(&req),

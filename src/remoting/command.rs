@@ -268,7 +268,10 @@ impl RemotingCommand {
         }
     }
 
-    /// A response to `request`: same opaque and serialize type, response bit set.
+    /// A response to `request`: same opaque, response bit set, JSON whatever the request's
+    /// serialization (a Java server answers in its own configured type, JSON by default:
+    /// `RemotingCommand.serializeTypeConfigInThisServer`; the Java name server and broker 5.3.3
+    /// answer a ROCKETMQ-encoded request in JSON, tests/fixtures/apache).
     pub fn response_to(request: &RemotingCommand, code: i32, remark: Option<String>) -> Self {
         RemotingCommand {
             code,
@@ -279,7 +282,7 @@ impl RemotingCommand {
             remark,
             ext_fields: ExtFields::new(),
             body: Bytes::new(),
-            serialize_type: request.serialize_type,
+            serialize_type: SerializeType::Json,
         }
     }
 

@@ -1,7 +1,9 @@
 //! Replies captured byte for byte from Apache RocketMQ 5.3.3's name server and broker
 //! (`examples/capture_peer.rs` against `scripts/apache-rocketmq start 2`, in
-//! tests/fixtures/apache), decoded by mqtui's codec and compared with what the demo cluster
-//! answers to the same requests. They always run.
+//! tests/fixtures/apache; and against servers started with
+//! `MQTUI_APACHE_JVM_OPTS=-Drocketmq.serialize.type=ROCKETMQ`, in
+//! tests/fixtures/apache/rocketmq-serialized), decoded by mqtui's codec and compared with what
+//! the demo cluster answers to the same requests. They always run.
 
 use bytes::Bytes;
 use mqtui::cluster::{ClusterConfig, DemoCluster};
@@ -13,7 +15,11 @@ use mqtui::protocol::send::{process_send_response, single_request, SendStatus, S
 use mqtui::remoting::{Connection, ExtFields, LanguageCode, RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
 fn fixture(name: &str) -> RemotingCommand {
-    let path = format!("{}/tests/fixtures/apache/{name}", env!("CARGO_MANIFEST_DIR"));
+    fixture_in("apache", name)
+}
+
+fn fixture_in(dir: &str, name: &str) -> RemotingCommand {
+    let path = format!("{}/tests/fixtures/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
     assert_eq!(len + 4, bytes.len(), "{name}: one whole frame");
@@ -90,6 +96,49 @@ fn the_java_brokers_send_replies() {
     assert!(commit.windows(2).all(|w| w[0] < w[1]));
     let unknown = fixture("unknown_code.bin");
     assert_eq!(unknown.code, ResponseCode::REQUEST_CODE_NOT_SUPPORTED.code());
+    assert_eq!(unknown.remark.as_deref(), Some(" request type 9999 not supported"));
+}
+
+/// The same replies from servers configured for the binary serialization
+/// (`-Drocketmq.serialize.type=ROCKETMQ`): every frame a ROCKETMQ header, the same contents.
+#[test]
+fn the_java_servers_replies_in_the_rocketmq_serialization() {
+    let dir = "apache/rocketmq-serialized";
+    for name in [
+        "route_tbw102.bin",
+        "route_tbw102_v0.bin",
+        "route_missing.bin",
+        "cluster_info.bin",
+        "send_v2_json.bin",
+        "send_batch.bin",
+        "unknown_code.bin",
+    ] {
+        assert_eq!(fixture_in(dir, name).serialize_type, SerializeType::RocketMq, "{name}");
+    }
+    // (That cluster ran on other ports: broker-a 30931, broker-b 30941.)
+    let bin = TopicRouteData::parse(&fixture_in(dir, "route_tbw102.bin").body).unwrap();
+    assert_eq!(bin.master_addr("broker-a"), Some("127.0.0.1:30931"));
+    assert_eq!(bin.master_addr("broker-b"), Some("127.0.0.1:30941"));
+    let old = TopicRouteData::parse(&fixture_in(dir, "route_tbw102_v0.bin").body).unwrap();
+    assert_eq!(old, bin);
+    let info = ClusterInfo::parse(&fixture_in(dir, "cluster_info.bin").body).unwrap();
+    assert_eq!(info.cluster_addr_table["DefaultCluster"].len(), 2);
+    let missing = fixture_in(dir, "route_missing.bin");
+    assert_eq!(missing.code, ResponseCode::TOPIC_NOT_EXIST.code());
+    assert!(missing.remark.unwrap().contains("MqtuiNoSuchTopic"));
+    let mut offsets = Vec::new();
+    for name in ["send_v2_json.bin", "send_v2_rocketmq.bin", "send_v1_json.bin", "send_compressed.bin"] {
+        let f = fixture_in(dir, name);
+        assert!(f.ext_fields.get("transactionId").is_some(), "{name}");
+        let r = process_send_response(&f).unwrap();
+        assert_eq!(r.status, SendStatus::SEND_OK, "{name}");
+        assert_eq!(r.header.region_id.as_deref(), Some("DefaultRegion"));
+        offsets.push(r.header.queue_offset);
+    }
+    assert_eq!(offsets, [0, 1, 2, 3]);
+    let batch = process_send_response(&fixture_in(dir, "send_batch.bin")).unwrap();
+    assert_eq!(batch.header.msg_id.split(',').count(), 3);
+    let unknown = fixture_in(dir, "unknown_code.bin");
     assert_eq!(unknown.remark.as_deref(), Some(" request type 9999 not supported"));
 }
 

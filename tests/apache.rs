@@ -7,10 +7,10 @@ mod common;
 
 use std::collections::HashMap;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
-use common::apache;
+use common::{apache, create_topic};
 use serde_json::Value;
 
 fn mqtui(args: &[&str]) -> Command {
@@ -21,27 +21,6 @@ fn mqtui(args: &[&str]) -> Command {
 
 fn topic(name: &str) -> String {
     format!("Mqtui{name}{}", std::process::id())
-}
-
-/// `mqtui topic create` on every broker, then waits until the name server routes it.
-fn create_topic(namesrv: &str, topic: &str) {
-    let o = mqtui(&["topic", "create", "--namesrv", namesrv, "--topic", topic]).output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let o = mqtui(&["route", "--namesrv", namesrv, "--topic", topic]).output().unwrap();
-        if String::from_utf8_lossy(&o.stdout).contains("8 writable queue(s)") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{topic} never reached the route");
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 /// One message as mqtui reported it stored.

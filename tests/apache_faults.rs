@@ -10,7 +10,6 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::faults::{a_real_cluster_misbehaving, RealCluster};
 
@@ -22,14 +21,6 @@ fn script(args: &[&str]) -> std::process::Output {
     Command::new("bash").arg(common::apache::script()).args(args).stderr(Stdio::inherit()).output().unwrap()
 }
 
-impl Apache {
-    fn pid(&self, name: &str) -> String {
-        let o = script(&["pid", name]);
-        assert!(o.status.success(), "no pid for {name}");
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    }
-}
-
 impl RealCluster for Apache {
     fn kind(&self) -> &'static str {
         "Apache"
@@ -37,17 +28,10 @@ impl RealCluster for Apache {
     fn namesrv(&self) -> &str {
         &self.namesrv
     }
-    fn signal(&self, name: &str, sig: &str) {
-        let pid = self.pid(name);
-        assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success(), "kill {sig} {name}");
-    }
-    fn wait_gone(&self, name: &str, max: Duration) {
-        let pid = self.pid(name);
-        let deadline = Instant::now() + max;
-        while Command::new("kill").args(["-0", &pid]).stderr(Stdio::null()).status().unwrap().success() {
-            assert!(Instant::now() < deadline, "{name} still running after {max:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    fn pid(&self, name: &str) -> String {
+        let o = script(&["pid", name]);
+        assert!(o.status.success(), "no pid for {name}");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
     }
     fn restart(&self, name: &str) {
         let o = script(&["restart", name]);

@@ -5,7 +5,10 @@
 //! tests/fixtures/apache/rocketmq-serialized), decoded by mqtui's codec and compared with what
 //! the demo cluster answers to the same requests. They always run.
 
+mod common;
+
 use bytes::Bytes;
+use common::fixture_in;
 use mqtui::cluster::{ClusterConfig, DemoCluster};
 use mqtui::protocol::message::Message;
 use mqtui::protocol::msgid::{decode_offset_msg_id, UniqIdGenerator};
@@ -15,19 +18,7 @@ use mqtui::protocol::send::{process_send_response, single_request, SendStatus, S
 use mqtui::remoting::{Connection, ExtFields, LanguageCode, RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
 fn fixture(name: &str) -> RemotingCommand {
-    fixture_in("apache", name)
-}
-
-fn fixture_in(dir: &str, name: &str) -> RemotingCommand {
-    let path = format!("{}/tests/fixtures/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
-    assert_eq!(len + 4, bytes.len(), "{name}: one whole frame");
-    let mut codec = mqtui::remoting::RemotingCodec::default();
-    let mut buf = bytes::BytesMut::from(&bytes[..]);
-    let cmd = tokio_util::codec::Decoder::decode(&mut codec, &mut buf).unwrap().unwrap();
-    assert!(buf.is_empty());
-    assert!(cmd.is_response(), "{name}");
+    let cmd = fixture_in("apache", name);
     assert_eq!(cmd.language, LanguageCode::Java, "{name}");
     cmd
 }

@@ -18,17 +18,7 @@ use mqtui::protocol::send::{batch_request, process_send_response, single_request
 use mqtui::remoting::{Connection, ExtFields, RemotingCommand, RequestCode, ResponseCode, SerializeType};
 
 fn fixture(name: &str) -> RemotingCommand {
-    let path = format!("{}/tests/fixtures/peer/{name}", env!("CARGO_MANIFEST_DIR"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
-    assert_eq!(len + 4, bytes.len(), "{name}: one whole frame");
-    // Through the codec, as a connection would read it.
-    let mut codec = mqtui::remoting::RemotingCodec::default();
-    let mut buf = bytes::BytesMut::from(&bytes[..]);
-    let cmd = tokio_util::codec::Decoder::decode(&mut codec, &mut buf).unwrap().unwrap();
-    assert!(buf.is_empty());
-    assert!(cmd.is_response(), "{name}");
-    cmd
+    common::fixture_in("peer", name)
 }
 
 #[test]

@@ -21,12 +21,6 @@ struct Peer {
     bin: PathBuf,
 }
 
-impl Peer {
-    fn pid(&self, name: &str) -> String {
-        std::fs::read_to_string(self.run.join(format!("{name}.pid"))).unwrap().trim().to_string()
-    }
-}
-
 impl RealCluster for Peer {
     fn kind(&self) -> &'static str {
         "Rust"
@@ -34,17 +28,8 @@ impl RealCluster for Peer {
     fn namesrv(&self) -> &str {
         &self.namesrv
     }
-    fn signal(&self, name: &str, sig: &str) {
-        let pid = self.pid(name);
-        assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success(), "kill {sig} {name}");
-    }
-    fn wait_gone(&self, name: &str, max: Duration) {
-        let pid = self.pid(name);
-        let deadline = Instant::now() + max;
-        while Command::new("kill").args(["-0", &pid]).stderr(Stdio::null()).status().unwrap().success() {
-            assert!(Instant::now() < deadline, "{name} still running");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    fn pid(&self, name: &str) -> String {
+        std::fs::read_to_string(self.run.join(format!("{name}.pid"))).unwrap().trim().to_string()
     }
     /// Starts a broker again as rocketmq-rust.sh does, and waits until it listens. It outlives
     /// this test: rocketmq-rust.sh stop ends it through its pid file.

@@ -244,17 +244,7 @@ fn chaos_walk(ns: &str, kind: &str) {
     }
     let bin = env!("CARGO_BIN_EXE_mqtui");
     let topic = format!("MqtuiChaos{kind}{}", std::process::id());
-    let o = Command::new(bin).args(["topic", "create", "--namesrv", ns, "--topic", &topic]).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
-    let deadline = Instant::now() + Duration::from_secs(40);
-    while !String::from_utf8_lossy(
-        &Command::new(bin).args(["route", "--namesrv", ns, "--topic", &topic]).output().unwrap().stdout,
-    )
-    .contains("8 writable queue(s)")
-    {
-        assert!(Instant::now() < deadline, "the topic never reached the route");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    common::create_topic(ns, &topic);
 
     let tmux = Tmux { socket: format!("mqtui-e2e-chaos-{kind}-{}", std::process::id()) };
     let logs = std::env::temp_dir().join(format!("mqtui-e2e-chaos-{kind}-logs-{}", std::process::id()));

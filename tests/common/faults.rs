@@ -12,7 +12,12 @@ use serde_json::Value;
 pub trait RealCluster {
     fn kind(&self) -> &'static str;
     fn namesrv(&self) -> &str;
-    fn signal(&self, name: &str, sig: &str);
+    /// The pid of "namesrv", "broker-a", ...
+    fn pid(&self, name: &str) -> String;
+    fn signal(&self, name: &str, sig: &str) {
+        let pid = self.pid(name);
+        assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success(), "kill {sig} {name}");
+    }
     /// Starts a stopped or killed broker again and waits until it serves.
     fn restart(&self, name: &str);
     /// Seconds a restart takes beyond rocketmq-rust's (a JVM's start).
@@ -24,7 +29,14 @@ pub trait RealCluster {
         false
     }
     /// Waits until the process is gone.
-    fn wait_gone(&self, name: &str, max: Duration);
+    fn wait_gone(&self, name: &str, max: Duration) {
+        let pid = self.pid(name);
+        let deadline = Instant::now() + max;
+        while Command::new("kill").args(["-0", &pid]).stderr(Stdio::null()).status().unwrap().success() {
+            assert!(Instant::now() < deadline, "{name} still running after {max:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 fn mqtui(args: &[&str]) -> Command {
@@ -105,17 +117,7 @@ fn used_again(r: &Run, broker: &str) -> usize {
 pub fn a_real_cluster_misbehaving(peer: &dyn RealCluster) {
     // A topic on both brokers, in the route.
     let topic = format!("MqtuiFaults{}{}", peer.kind(), std::process::id());
-    let o = mqtui(&["topic", "create", "--namesrv", peer.namesrv(), "--topic", &topic]).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let o = mqtui(&["route", "--namesrv", peer.namesrv(), "--topic", &topic]).output().unwrap();
-        if String::from_utf8_lossy(&o.stdout).contains("8 writable queue(s)") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the topic never reached the route");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    super::create_topic(peer.namesrv(), &topic);
 
     // 1. broker-b stopped (SIGSTOP) at 4 s, resumed at 10 s. Faithful timeouts: only the sends
     //    already in flight to it fail, each with its timeout; new sends go to broker-a; once its

@@ -65,7 +65,7 @@ pub(crate) fn runtime_info(req: &RemotingCommand, facts: RuntimeFacts, tps: &Put
         ("brokerVersionDesc", BROKER_VERSION_DESC.into()),
         ("brokerVersion", BROKER_VERSION.to_string()),
         ("bootTimestamp", boot.to_string()),
-        ("runtime", format!("[ {} days, {} hours, {} minutes, {} seconds ]", 0, 0, 0, tps.boot.elapsed().as_secs())),
+        ("runtime", runtime_text(tps.boot.elapsed().as_secs())),
         ("msgPutTotalYesterdayMorning", "0".into()),
         ("msgPutTotalTodayMorning", "0".into()),
         ("msgPutTotalTodayNow", facts.messages.to_string()),
@@ -108,9 +108,14 @@ pub(crate) fn runtime_info(req: &RemotingCommand, facts: RuntimeFacts, tps: &Put
     RemotingCommand::response_to(req, ResponseCode::SUCCESS.code(), None).with_body(body.into_bytes())
 }
 
+/// How long the broker has run, as the Java broker words it (`BrokerController.getServerRuntime`).
+fn runtime_text(secs: u64) -> String {
+    format!("[ {} days, {} hours, {} minutes, {} seconds ]", secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60)
+}
+
 /// GET_TOPIC_STATS_INFO: the `TopicStatsTable` (min and max offset of each queue), keyed by
-/// `MessageQueue` objects as fastjson writes a map with object keys. TOPIC_NOT_EXIST, with the
-/// Java broker's remark, for a topic this broker has not stored.
+/// `MessageQueue` objects as fastjson writes a map with object keys. `offsets` None (the
+/// request names no topic): TOPIC_NOT_EXIST with the Java broker's remark.
 pub(crate) fn topic_stats(req: &RemotingCommand, broker: &str, offsets: Option<Vec<i64>>) -> RemotingCommand {
     let topic = req.ext_fields.get("topic").unwrap_or_default();
     let Some(offsets) = offsets else {
@@ -174,6 +179,12 @@ mod tests {
         for k in ["timerReadBehind", "timerOffsetBehind", "timerCongestNum", "earliestMessageTimeStamp"] {
             t[k].as_str().unwrap().parse::<i64>().unwrap();
         }
+    }
+
+    #[test]
+    fn runtime_is_worded_as_java_words_it() {
+        assert_eq!(runtime_text(59), "[ 0 days, 0 hours, 0 minutes, 59 seconds ]");
+        assert_eq!(runtime_text(2 * 86_400 + 3 * 3600 + 4 * 60 + 5), "[ 2 days, 3 hours, 4 minutes, 5 seconds ]");
     }
 
     #[test]

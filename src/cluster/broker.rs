@@ -196,6 +196,14 @@ impl BrokerCore {
             };
             return RemotingCommand::response_to(req, code, Some(remark));
         }
+        // Before the queue check, as the Java broker's buildMsgContext reads the body first.
+        if req.body.is_empty() {
+            return RemotingCommand::response_to(
+                req,
+                ResponseCode::SYSTEM_ERROR.code(),
+                Some(java::NULL_BODY_REMARK.into()),
+            );
+        }
         let queue =
             if header.queue_id < 0 { (rand::random::<u32>() % self.queues as u32) as i32 } else { header.queue_id };
         if queue >= self.queues {
@@ -210,13 +218,6 @@ impl BrokerCore {
                     header.topic,
                     q = self.queues
                 )),
-            );
-        }
-        if req.body.is_empty() {
-            return RemotingCommand::response_to(
-                req,
-                ResponseCode::SYSTEM_ERROR.code(),
-                Some(java::NULL_BODY_REMARK.into()),
             );
         }
         // As the Java broker decides (`requestHeader.isBatch()`), whatever the request code.

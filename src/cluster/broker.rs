@@ -222,6 +222,9 @@ impl BrokerCore {
         }
         // As the Java broker decides (`requestHeader.isBatch()`), whatever the request code.
         let batch = header.batch == Some(true);
+        // The send's own UNIQ_KEY (a batch: the batch's), found once: for the duplicate count
+        // and the reply's transactionId.
+        let uniq = header.properties.as_deref().and_then(|p| properties::find(p, properties::UNIQ_KEY));
         let (offset, ids) = if batch {
             let entries = match decode_batch(req.body.clone()) {
                 Ok(e) if !e.is_empty() => e,
@@ -248,15 +251,14 @@ impl BrokerCore {
             self.store(&header.topic, queue, &sizes)
         } else {
             let _compressed = header.sys_flag & SYSFLAG_COMPRESSED != 0;
-            self.record_key(header.properties.as_deref().and_then(|p| properties::find(p, properties::UNIQ_KEY)));
+            self.record_key(uniq);
             self.store(&header.topic, queue, &[req.body.len()])
         };
         let code = fault.store_status.unwrap_or(ResponseCode::SUCCESS.code());
         let mut resp = RemotingCommand::response_to(req, code, None);
         // The Java broker answers every send with its UNIQ_KEY as transactionId (a batch: the
         // batch's own).
-        let transaction_id =
-            header.properties.as_deref().and_then(|p| properties::find(p, properties::UNIQ_KEY)).map(str::to_string);
+        let transaction_id = uniq.map(str::to_string);
         resp.ext_fields = SendMessageResponseHeader {
             msg_id: ids.join(","),
             queue_id: queue,

@@ -21,22 +21,18 @@ pub fn namesrv() -> Option<String> {
 }
 
 fn run(version: &str, args: &[&str]) -> Output {
-    let o = Command::new("bash")
+    Command::new("bash")
         .arg(script())
         .args(args)
         .env("MQTUI_APACHE_VERSION", version)
         .output()
-        .expect("run scripts/apache-rocketmq");
-    o
+        .expect("run scripts/apache-rocketmq")
 }
 
 /// `mqadmin ARGS` of the default version (5.3.x): its stdout, stderr on failure.
 pub fn mqadmin(args: &[&str]) -> String {
-    let o = run(&std::env::var("MQTUI_APACHE_VERSION").unwrap_or_else(|_| "5.3.3".into()), &{
-        let mut a = vec!["mqadmin"];
-        a.extend_from_slice(args);
-        a
-    });
+    let version = std::env::var("MQTUI_APACHE_VERSION").unwrap_or_else(|_| "5.3.3".into());
+    let o = run(&version, &[&["mqadmin"][..], args].concat());
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "mqadmin {args:?}: {out}\n{}", String::from_utf8_lossy(&o.stderr));
     out

@@ -332,7 +332,12 @@ fn acl_on_the_java_broker() {
     let (code, out, _) = run(&["topic", "create", "--namesrv", ns, "--topic", &t]);
     assert_eq!(code, Some(1), "unsigned admin request refused: {out}");
     assert!(out.contains("NO_PERMISSION (16)"), "{out}");
-    std::thread::sleep(Duration::from_secs(1));
+    // The name server learns of the topic at the broker's next registration: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !run(&["route", "--namesrv", ns, "--topic", &t]).1.contains("4 writable queue(s)") {
+        assert!(std::time::Instant::now() < deadline, "{t} never reached the route");
+        std::thread::sleep(Duration::from_millis(500));
+    }
 
     let produce = |extra: &[&str]| {
         let base =
@@ -340,7 +345,8 @@ fn acl_on_the_java_broker() {
         run(&[&base[..], extra].concat())
     };
     let (code, out, err) = produce(&creds);
-    assert_eq!(code, Some(0), "{err}");
+    let failed: Vec<&str> = out.lines().filter(|l| l.contains("\"status\":\"FAILED\"")).take(3).collect();
+    assert_eq!(code, Some(0), "{err}{failed:?}");
     assert!(out.lines().last().unwrap().contains("\"ok\":1000"), "{}", out.lines().last().unwrap());
 
     for (extra, words) in [

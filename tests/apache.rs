@@ -19,6 +19,14 @@ fn mqtui(args: &[&str]) -> Command {
     c
 }
 
+/// The tests of this file one at a time: on 2 cores, the ACL test's two JVMs starting beside the
+/// other tests' sends made a fresh Java broker refuse a send now and then.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn topic(name: &str) -> String {
     format!("Mqtui{name}{}", std::process::id())
 }
@@ -145,6 +153,7 @@ fn check_read_back(namesrv: &str, topic: &str, sent: &HashMap<String, Stored>, w
 
 #[test]
 fn what_mqtui_sends_reads_back_from_apache_rocketmq_byte_for_byte() {
+    let _serial = one_at_a_time();
     let Some(ns) = apache::namesrv() else { return };
     // 10,000 single sends with a tag, keys and user properties.
     let t1 = topic("Single");
@@ -199,6 +208,7 @@ fn what_mqtui_sends_reads_back_from_apache_rocketmq_byte_for_byte() {
 
 #[test]
 fn mqtui_route_agrees_with_mqadmin_on_the_java_name_server() {
+    let _serial = one_at_a_time();
     let Some(ns) = apache::namesrv() else { return };
     let t = topic("Route");
     create_topic(&ns, &t);
@@ -267,6 +277,7 @@ fn mqtui_route_agrees_with_mqadmin_on_the_java_name_server() {
 /// demo broker is held to (tests/java_headers.rs) are the Java broker's own.
 #[test]
 fn the_java_broker_answers_the_header_table_as_the_demo_broker_does() {
+    let _serial = one_at_a_time();
     let Some(ns) = apache::namesrv() else { return };
     let t = topic("Headers");
     create_topic(&ns, &t);
@@ -310,6 +321,7 @@ impl Drop for AclCluster {
 /// broker's own words, and the secret shows nowhere — output, errors, mqtui's trace log.
 #[test]
 fn acl_on_the_java_broker() {
+    let _serial = one_at_a_time();
     if apache::namesrv().is_none() {
         return;
     }

@@ -27,6 +27,7 @@ fn attempt(broker: &Arc<str>, n: u32, outcome: AttemptOutcome, started: Instant,
         outcome,
         code: Some(0),
         error: None,
+        java_error: None,
         isolation: Some(if outcome.is_stored() { Duration::ZERO } else { Duration::from_secs(10) }),
         fault_moved: !outcome.is_stored(),
         started,
@@ -50,6 +51,9 @@ fn stored_outcome(i: u64, broker: &Arc<str>, started: Instant, attempts: Vec<Att
             offset_msg_id: "7F00000100002A9F0000000000001234".into(),
         }),
         attempts,
+        oneway: false,
+        sharding_key: None,
+        transaction: None,
     }
 }
 
@@ -60,6 +64,7 @@ fn app() -> App {
         topic: "BenchTopic".into(),
         brokers: 12,
         attempt_timeout: None,
+        java: mqtui::producer::JavaVersion::default(),
         wall_base: chrono::Local::now(),
         clock_base: start,
     };

@@ -102,8 +102,13 @@ struct RouteReport<'a> {
 
 /// `mqtui route`: prints the cluster and the topic's route; exit 0, or 3 when the name server
 /// cannot be reached.
-pub async fn route(namesrvs: &[String], topic: &str, json: bool) -> Result<u8, StartError> {
-    let pool = ConnectionPool::new();
+pub async fn route(
+    namesrvs: &[String],
+    topic: &str,
+    json: bool,
+    tls: Option<crate::remoting::tls::TlsClient>,
+) -> Result<u8, StartError> {
+    let pool = ConnectionPool::new().with_tls(tls);
     let info = cluster_info(&pool, namesrvs).await?;
     let r = ask_namesrv(&pool, namesrvs, || {
         RemotingCommand::request(RequestCode::GET_ROUTEINFO_BY_TOPIC.code(), ExtFields::from_iter([("topic", topic)]))
@@ -171,9 +176,10 @@ pub async fn create_topic(
     queues: i32,
     perm: i32,
     acl: Option<crate::remoting::AclCredentials>,
+    tls: Option<crate::remoting::tls::TlsClient>,
 ) -> Result<u8, StartError> {
     crate::protocol::message::validate_topic(topic).map_err(|e| StartError::config(e.to_string()))?;
-    let pool = ConnectionPool::with_acl(acl);
+    let pool = ConnectionPool::with_acl(acl).with_tls(tls);
     let info = cluster_info(&pool, namesrvs).await?;
     let mut brokers: Vec<&str> = match cluster {
         Some(c) => match info.cluster_addr_table.get(c) {

@@ -18,7 +18,7 @@ use tokio_util::codec::FramedRead;
 use crate::cluster::BrokerFault;
 use crate::remoting::codes::response_code_label;
 use crate::remoting::connection::write_batches;
-use crate::remoting::{RemotingCodec, RemotingCommand, RequestCode};
+use crate::remoting::{RemotingCodec, RemotingCommand, RequestCode, ResponseCode};
 
 /// Maps a broker address from the route to the address to connect to.
 pub trait AddrMap: std::fmt::Debug + Send + Sync {
@@ -48,6 +48,8 @@ impl Drop for Proxy {
 struct Inner {
     proxies: Mutex<BTreeMap<String, Proxy>>,
     map: RwLock<HashMap<String, String>>,
+    /// TLS on the way to the brokers (the producer reaches the in-process proxy plainly).
+    tls: Option<crate::remoting::tls::TlsClient>,
 }
 
 /// The proxies of one run. Cheap to clone.
@@ -83,6 +85,11 @@ impl Chaos {
         Self::default()
     }
 
+    /// Proxies that speak TLS to the brokers.
+    pub fn with_tls(tls: Option<crate::remoting::tls::TlsClient>) -> Self {
+        Chaos { inner: Arc::new(Inner { tls, ..Default::default() }) }
+    }
+
     /// Puts a proxy in front of `broker` at `upstream` (once per broker); returns its address.
     pub async fn add_broker(&self, broker: &str, upstream: &str) -> std::io::Result<SocketAddr> {
         if let Some(p) = self.inner.proxies.lock().unwrap().get(broker) {
@@ -93,7 +100,7 @@ impl Chaos {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let local = listener.local_addr()?;
         let (fault, fault_rx) = watch::channel(BrokerFault::default());
-        let task = tokio::spawn(serve(listener, local, upstream.to_string(), fault_rx));
+        let task = tokio::spawn(serve(listener, local, upstream.to_string(), fault_rx, self.inner.tls.clone()));
         self.inner.map.write().unwrap().insert(upstream.to_string(), local.to_string());
         self.inner
             .proxies
@@ -127,7 +134,13 @@ impl Chaos {
 }
 
 /// Accepts while up; going down drops the listener and every connection; up binds again.
-async fn serve(listener: TcpListener, local: SocketAddr, upstream: String, mut fault: watch::Receiver<BrokerFault>) {
+async fn serve(
+    listener: TcpListener,
+    local: SocketAddr,
+    upstream: String,
+    mut fault: watch::Receiver<BrokerFault>,
+    tls: Option<crate::remoting::tls::TlsClient>,
+) {
     let mut listener = Some(listener);
     let (kill_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     loop {
@@ -149,7 +162,7 @@ async fn serve(listener: TcpListener, local: SocketAddr, upstream: String, mut f
                 r = fault.changed() => if r.is_err() { return },
                 a = l.accept() => if let Ok((client, _)) = a {
                     let _ = client.set_nodelay(true);
-                    tokio::spawn(pipe(client, upstream.clone(), fault.clone(), kill_tx.subscribe()));
+                    tokio::spawn(pipe(client, upstream.clone(), fault.clone(), kill_tx.subscribe(), tls.clone()));
                 },
             },
             None => {
@@ -173,14 +186,43 @@ async fn pipe(
     client: TcpStream,
     upstream: String,
     fault: watch::Receiver<BrokerFault>,
-    mut kill: tokio::sync::broadcast::Receiver<()>,
+    kill: tokio::sync::broadcast::Receiver<()>,
+    tls: Option<crate::remoting::tls::TlsClient>,
 ) {
     let Ok(Ok(up)) = tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(&upstream)).await else {
         return; // the client sees the connection close
     };
     let _ = up.set_nodelay(true);
+    match tls {
+        None => {
+            let (ur, uw) = up.into_split();
+            pipe_halves(client, ur, uw, fault, kill).await
+        }
+        Some(tls) => match tokio::time::timeout(Duration::from_secs(3), tls.connect(&upstream, up)).await {
+            Ok(Ok(s)) => {
+                let (ur, uw) = tokio::io::split(s);
+                pipe_halves(client, ur, uw, fault, kill).await
+            }
+            Ok(Err(e)) => tracing::warn!(%upstream, error = %e, "chaos proxy: TLS to the broker failed"),
+            Err(_) => tracing::warn!(%upstream, "chaos proxy: no TLS handshake with the broker within 3 s"),
+        },
+    }
+}
+
+async fn pipe_halves<R, W>(
+    client: TcpStream,
+    ur: R,
+    uw: W,
+    fault: watch::Receiver<BrokerFault>,
+    mut kill: tokio::sync::broadcast::Receiver<()>,
+) where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    // GO_AWAY drains the connections made before it was turned on.
+    let mut draining = false;
+    let mut go_away_was = fault.borrow().go_away;
     let (cr, cw) = client.into_split();
-    let (ur, uw) = up.into_split();
     let (to_client, client_rx) = mpsc::channel::<RemotingCommand>(65_536);
     let (to_up, up_rx) = mpsc::channel::<RemotingCommand>(65_536);
     let w1 = tokio::spawn(write_batches(cw, client_rx, |c: &RemotingCommand, b| c.encode_into(b), |_, _| {}));
@@ -209,6 +251,18 @@ async fn pipe(
         }
         if f.close_on_send && is_send(req.code) {
             break;
+        }
+        if f.go_away && !go_away_was {
+            draining = true;
+        }
+        if !f.go_away {
+            draining = false;
+        }
+        go_away_was = f.go_away;
+        if draining {
+            let resp = RemotingCommand::response_to(&req, ResponseCode::GO_AWAY.code(), Some("please go away".into()));
+            let _ = to_client.send(resp).await;
+            continue;
         }
         if let (Some(code), true) = (f.error_code, is_send(req.code)) {
             let resp = RemotingCommand::response_to(

@@ -37,6 +37,8 @@ pub struct ConsoleArgs {
     pub fps: u32,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the embedded demo cluster (a name server and brokers on loopback) in the foreground.
@@ -52,6 +54,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RouteArgs {
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Name servers, `host:port;host:port`.
     #[arg(long, env = "MQTUI_NAMESRV", value_parser = parse_namesrv)]
     pub namesrv: String,
@@ -72,6 +76,8 @@ pub enum TopicCommand {
 
 #[derive(Debug, Args)]
 pub struct TopicCreateArgs {
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Name servers, `host:port;host:port`.
     #[arg(long, env = "MQTUI_NAMESRV", value_parser = parse_namesrv)]
     pub namesrv: String,
@@ -114,9 +120,55 @@ pub enum Output {
     Jsonl,
 }
 
+/// TLS on the client's connections.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsArgs {
+    /// TLS on every connection to name servers and brokers (servers run with
+    /// tls.server.mode=enforcing). Implied by the other --tls-* flags.
+    #[arg(long, env = "MQTUI_TLS")]
+    pub tls: bool,
+    /// The CA (or the server's own certificate) to trust, PEM.
+    #[arg(long, env = "MQTUI_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// A client certificate (PEM), for servers that ask for one (mutual TLS); with --tls-key.
+    #[arg(long, env = "MQTUI_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, env = "MQTUI_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Trust any server certificate, as the Java client does by default
+    /// (tls.client.authServer=false).
+    #[arg(long, env = "MQTUI_TLS_INSECURE")]
+    pub tls_insecure: bool,
+}
+
+impl TlsArgs {
+    /// The TLS client these flags ask for, or None when TLS is off.
+    /// Whether TLS is asked for (`--tls` or any other `--tls-*` flag).
+    pub fn enabled(&self) -> bool {
+        self.tls || self.tls_ca.is_some() || self.tls_cert.is_some() || self.tls_insecure
+    }
+
+    pub fn client(&self) -> Result<Option<crate::remoting::tls::TlsClient>, String> {
+        if !self.enabled() {
+            return Ok(None);
+        }
+        crate::remoting::tls::TlsClient::new(&crate::remoting::tls::TlsOptions {
+            ca: self.tls_ca.clone(),
+            cert: self.tls_cert.clone(),
+            key: self.tls_key.clone(),
+            insecure: self.tls_insecure,
+            extra_roots: Vec::new(),
+        })
+        .map(Some)
+    }
+}
+
 /// Producer settings shared by the console and `mqtui produce`.
 #[derive(Debug, Clone, Args)]
 pub struct ProducerArgs {
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Name servers of a real cluster, `host:port;host:port`.
     #[arg(long, env = "MQTUI_NAMESRV", conflicts_with = "demo", value_parser = parse_namesrv)]
     pub namesrv: Option<String>,
@@ -141,18 +193,73 @@ pub struct ProducerArgs {
     /// Sends in flight at most.
     #[arg(long, env = "MQTUI_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub concurrency: u32,
-    /// Body size in bytes (4096 and more are zlib-compressed, as the Java client does).
+    /// How bodies of 4096 bytes and more are compressed: zlib (Java's default), zstd or lz4
+    /// (compressType; the sys flag says which).
+    #[arg(long, env = "MQTUI_COMPRESS", default_value = "zlib", value_parser = crate::protocol::compress::CompressionType::parse)]
+    pub compress: crate::protocol::compress::CompressionType,
+    /// compressLevel: zlib 0-9, zstd 1-22 (lz4: not used).
+    #[arg(long, env = "MQTUI_COMPRESS_LEVEL", default_value_t = 5, value_parser = clap::value_parser!(i32).range(0..=22))]
+    pub compress_level: i32,
+    /// Body size in bytes (4096 and more are compressed, as the Java client does: --compress).
     #[arg(long, env = "MQTUI_SIZE", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4_194_304))]
     pub size: u32,
+    /// The 5.x client's namespace: topics and the producer group travel as NS%name (shown
+    /// without it).
+    #[arg(long, env = "MQTUI_NAMESPACE", value_parser = parse_namespace)]
+    pub namespace: Option<String>,
+    /// Send oneway (sendOneway): written with the oneway flag, no reply awaited, one attempt;
+    /// counted apart, as nothing can be known of them.
+    #[arg(long, env = "MQTUI_ONEWAY", conflicts_with = "batch")]
+    pub oneway: bool,
+    /// Ordered sends: the queue is chosen by this key's hash as Java's SelectMessageQueueByHash
+    /// does ({{seq}}, {{rand:N}}, … allowed: `order-{{rand:16}}`), the key goes as
+    /// __SHARDINGKEY, and a failed attempt is retried on that queue only, never moved.
+    #[arg(long, env = "MQTUI_SHARDING_KEY", conflicts_with = "batch", value_name = "TEMPLATE")]
+    pub sharding_key: Option<String>,
+    /// Transactional sends (TransactionMQProducer): each a sync half message, then
+    /// END_TRANSACTION with the local state: commit, rollback, unknown (the broker checks back),
+    /// or mix:C,R,U (of every C+R+U messages, C commit, R roll back, U stay unknown).
+    #[arg(long, env = "MQTUI_TRANSACTION", value_parser = parse_transaction, conflicts_with_all = ["batch", "oneway", "sharding_key"], value_name = "MODE")]
+    pub transaction: Option<crate::content::TxMix>,
+    /// What mqtui answers a broker's check-back with (checkLocalTransaction): commit, rollback
+    /// or unknown (checked again, up to 15 times).
+    #[arg(long, env = "MQTUI_TRANSACTION_CHECK", default_value = "commit", value_parser = parse_local_state)]
+    pub transaction_check: crate::protocol::transaction::LocalState,
+    /// After the last send, how long to stay up answering check-backs for unknown transactions
+    /// (ends sooner once each has been checked back). Default: 15000 when some are unknown.
+    #[arg(long, env = "MQTUI_TRANSACTION_WAIT_MS")]
+    pub transaction_wait_ms: Option<u64>,
     /// Messages per send: above 1, each send is one SEND_BATCH_MESSAGE of this many.
     #[arg(long, env = "MQTUI_BATCH", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub batch: u32,
     /// Message tag.
     #[arg(long, env = "MQTUI_TAG")]
     pub tag: Option<String>,
-    /// Message keys, space separated.
+    /// Message keys, space separated (placeholders: {{seq}}, {{uuid}}, {{now_ms}}, {{rand:N}}).
     #[arg(long, env = "MQTUI_KEYS")]
     pub keys: Option<String>,
+    /// The body, as text; placeholders {{seq}} (the message's number, from 1), {{uuid}},
+    /// {{now_ms}}, {{rand:N}} are filled in per message.
+    #[arg(long, env = "MQTUI_BODY", conflicts_with_all = ["body_file", "size"])]
+    pub body: Option<String>,
+    /// The body, the bytes of a file as they are (`-`: standard input).
+    #[arg(long, env = "MQTUI_BODY_FILE", value_name = "PATH", conflicts_with = "size")]
+    pub body_file: Option<std::path::PathBuf>,
+    /// Messages from a file (`-`: standard input), one JSON object per line: topic, tag, keys,
+    /// props, body or body_base64, delay_level, deliver_at_ms or delay_ms; a missing field
+    /// takes the command line's. Sent in order; --count and --duration loop over them.
+    #[arg(long, env = "MQTUI_INPUT", value_name = "FILE")]
+    pub input: Option<std::path::PathBuf>,
+    /// Delivered after the broker's delay level 1-18 (1s 5s 10s 30s 1m 2m … 2h; property DELAY).
+    #[arg(long, env = "MQTUI_DELAY_LEVEL", value_parser = clap::value_parser!(u8).range(1..=18), conflicts_with_all = ["delay_ms", "deliver_at"])]
+    pub delay_level: Option<u8>,
+    /// Delivered N ms after it is stored (5.x timer: TIMER_DELAY_MS).
+    #[arg(long, env = "MQTUI_DELAY_MS", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "deliver_at")]
+    pub delay_ms: Option<u64>,
+    /// Delivered at this time (5.x timer: TIMER_DELIVER_MS): Unix ms, or RFC 3339
+    /// (2026-12-02T10:00:00Z).
+    #[arg(long, env = "MQTUI_DELIVER_AT", value_parser = parse_deliver_at)]
+    pub deliver_at: Option<i64>,
     /// A user property `KEY=VALUE` on every message (repeatable); system names (UNIQ_KEY, KEYS,
     /// DELAY, ...) are refused as the Java client refuses them.
     #[arg(long = "prop", value_name = "KEY=VALUE", value_parser = parse_prop)]
@@ -166,9 +273,29 @@ pub struct ProducerArgs {
     /// Retries after a failed attempt (retryTimesWhenSendAsyncFailed).
     #[arg(long, env = "MQTUI_RETRIES", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=16))]
     pub retries: u32,
-    /// Latency fault tolerance of the Java client 5.x (2 s … 30 s windows) or 4.x (30 s … 10 min).
-    #[arg(long, env = "MQTUI_FAULT_TABLE", default_value = "5x", value_parser = parse_fault_table)]
-    pub fault_table: crate::producer::FaultTable,
+    /// The Java client whose async send path to reproduce: 4.9.8, 5.1.4 or 5.3.3 (timeouts,
+    /// retries, connect and close failures, GO_AWAY, fault table, wording).
+    #[arg(long, env = "MQTUI_JAVA", default_value = "5.3.3", value_parser = crate::producer::JavaVersion::parse)]
+    pub java: crate::producer::JavaVersion,
+    /// Latency fault tolerance of the Java client 5.x (2 s … 30 s windows) or 4.x (30 s … 10 min);
+    /// default: the table of --java.
+    #[arg(long, env = "MQTUI_FAULT_TABLE", value_parser = parse_fault_table)]
+    pub fault_table: Option<crate::producer::FaultTable>,
+    /// Turn off the 5.3 client's reconnect-and-resend on GO_AWAY (enableReconnectForGoAway=false).
+    #[arg(long, env = "MQTUI_NO_GO_AWAY_RECONNECT")]
+    pub no_go_away_reconnect: bool,
+    /// Threads of the async sender executor, which runs each send up to its write (Java:
+    /// availableProcessors; default: this machine's).
+    #[arg(long, env = "MQTUI_SENDER_THREADS", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub sender_threads: Option<u32>,
+    /// Sends that may wait for an executor thread; one more is refused, "executor rejected "
+    /// (Java's LinkedBlockingQueue of 50000).
+    #[arg(long, env = "MQTUI_SENDER_QUEUE", default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+    pub sender_queue: u32,
+    /// Async requests in flight at most; a send waits for one until its time is up
+    /// (clientAsyncSemaphoreValue, 65535).
+    #[arg(long, env = "MQTUI_ASYNC_PERMITS", default_value_t = 65_535, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub async_permits: u32,
     /// Turn latency fault avoidance off (the Java client's default).
     #[arg(long, env = "MQTUI_NO_FAULT_AVOIDANCE")]
     pub no_fault_avoidance: bool,
@@ -188,6 +315,24 @@ pub struct ProducerArgs {
 }
 
 /// `host:port`, several separated by `;` (or `,`), as the Java client's `namesrvAddr`.
+fn parse_namespace(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?}: a namespace is 1-64 letters, digits, '_' or '-'"))
+    }
+}
+
+fn parse_deliver_at(s: &str) -> Result<i64, String> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return if ms > 0 { Ok(ms) } else { Err("a time after 1970".into()) };
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| format!("{s:?}: Unix ms or RFC 3339 (2026-12-02T10:00:00Z): {e}"))
+}
+
 fn parse_prop(s: &str) -> Result<(String, String), String> {
     let (k, v) = s.split_once('=').ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
     crate::protocol::properties::check_user_property(k, v)?;
@@ -250,6 +395,10 @@ pub struct ProduceArgs {
     /// summary (a table), json (the summary object), jsonl (attempts, faults, results, summary).
     #[arg(long, env = "MQTUI_OUTPUT", value_enum, default_value_t = Output::Summary)]
     pub output: Output,
+    /// Wait this long after the producer started (route looked up, first heartbeat at 1 s)
+    /// before the first send: measure a producer that has been up a while, not a cold one.
+    #[arg(long, env = "MQTUI_START_DELAY_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    pub start_delay_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -275,6 +424,21 @@ pub struct ClusterArgs {
     /// Brokers require ACL 1.0 signatures with this `ACCESS_KEY:SECRET_KEY` (NO_PERMISSION otherwise).
     #[arg(long, env = "MQTUI_CLUSTER_ACL", value_parser = parse_acl, hide_env_values = true)]
     pub acl: Option<crate::remoting::AclCredentials>,
+    /// Serve TLS only (as tls.server.mode=enforcing), with a certificate made now for
+    /// 127.0.0.1, localhost and --bind (written to --tls-cert-out for clients' --tls-ca), or the
+    /// one given with --tls-cert / --tls-key.
+    #[arg(long, env = "MQTUI_CLUSTER_TLS")]
+    pub tls: bool,
+    /// The certificate to serve (PEM), with --tls-key; implies --tls.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Where to write the certificate made for --tls (default: mqtui-cluster-cert.pem in the
+    /// system's temp dir).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert_out: Option<std::path::PathBuf>,
 }
 
 fn parse_secret(s: &str) -> Result<crate::remoting::acl::Secret, String> {
@@ -373,4 +537,12 @@ pub fn apply_config_file() -> Result<Option<std::path::PathBuf>, String> {
         }
     }
     Ok(Some(path))
+}
+
+fn parse_transaction(s: &str) -> Result<crate::content::TxMix, String> {
+    crate::content::TxMix::parse(s)
+}
+
+fn parse_local_state(s: &str) -> Result<crate::protocol::transaction::LocalState, String> {
+    crate::protocol::transaction::LocalState::parse(s).ok_or_else(|| format!("{s:?}: commit, rollback or unknown"))
 }

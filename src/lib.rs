@@ -7,6 +7,7 @@ pub mod admin;
 pub mod chaos;
 pub mod cli;
 pub mod cluster;
+pub mod content;
 pub mod logging;
 pub mod produce;
 pub mod producer;

@@ -42,10 +42,18 @@ fn main() -> ExitCode {
         Some(Command::Cluster(args)) => rt.block_on(run_cluster(args)),
         Some(Command::Route(args)) => rt.block_on(async {
             let ns = mqtui::producer::parse_namesrvs(&args.namesrv);
-            exit(mqtui::admin::route(&ns, &args.topic, args.json).await)
+            let tls = match args.tls.client() {
+                Ok(t) => t,
+                Err(e) => return exit(Err(mqtui::produce::StartError::config(e))),
+            };
+            exit(mqtui::admin::route(&ns, &args.topic, args.json, tls).await)
         }),
         Some(Command::Topic(mqtui::cli::TopicCommand::Create(args))) => rt.block_on(async {
             let ns = mqtui::producer::parse_namesrvs(&args.namesrv);
+            let tls = match args.tls.client() {
+                Ok(t) => t,
+                Err(e) => return exit(Err(mqtui::produce::StartError::config(e))),
+            };
             exit(
                 mqtui::admin::create_topic(
                     &ns,
@@ -54,6 +62,7 @@ fn main() -> ExitCode {
                     args.queues,
                     args.perm,
                     args.acl(),
+                    tls,
                 )
                 .await,
             )
@@ -113,12 +122,45 @@ async fn run_cluster(args: ClusterArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    let tls = match (&args.tls_cert, &args.tls_key, args.tls) {
+        (Some(cert), Some(key), _) => match mqtui::remoting::tls::TlsServer::from_files(cert, key) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("mqtui: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+        (_, _, true) => {
+            let made = mqtui::remoting::tls::TlsServer::self_signed(&[args.bind.to_string()]);
+            let out = args.tls_cert_out.clone().unwrap_or_else(|| std::env::temp_dir().join("mqtui-cluster-cert.pem"));
+            match made.and_then(|t| {
+                std::fs::write(&out, &t.cert_pem).map(|_| t).map_err(|e| format!("{}: {e}", out.display()))
+            }) {
+                Ok(t) => {
+                    println!(
+                        "TLS: serving a certificate made now, written to {} (clients: --tls-ca {0})",
+                        out.display()
+                    );
+                    Some(t)
+                }
+                Err(e) => {
+                    eprintln!("mqtui: cannot make the TLS certificate: {e}");
+                    return ExitCode::from(EXIT_START);
+                }
+            }
+        }
+        _ => None,
+    };
+    if let (Some(_), Some(cert)) = (&tls, &args.tls_cert) {
+        println!("TLS: serving {}", cert.display());
+    }
     let cfg = ClusterConfig {
         brokers: args.brokers as usize,
         namesrv_addr: args.namesrv_addr(),
         broker_base_port: args.broker_port,
         queues: args.queues,
         acl: args.acl.clone(),
+        tls,
         ..ClusterConfig::default()
     };
     let cluster = match DemoCluster::start(cfg).await {
@@ -178,13 +220,34 @@ async fn wait_for_stop() {
 fn print_stats(cluster: &DemoCluster) {
     println!();
     println!(
-        "{:<10} {:<21} {:>10} {:>10} {:>10} {:>12} {:>10} {:>8}",
-        "broker", "address", "requests", "sends", "messages", "distinct ids", "duplicates", "faulted"
+        "{:<10} {:<21} {:>10} {:>10} {:>10} {:>12} {:>10} {:>8} {:>10}",
+        "broker", "address", "requests", "sends", "messages", "distinct ids", "duplicates", "faulted", "delayed"
     );
     for s in cluster.stats() {
+        let delayed = if s.delayed > 0 { format!("{}/{} due", s.delayed_due, s.delayed) } else { "0".into() };
         println!(
-            "{:<10} {:<21} {:>10} {:>10} {:>10} {:>12} {:>10} {:>8}",
-            s.name, s.addr, s.requests, s.sends, s.messages, s.distinct_keys, s.duplicate_keys, s.faulted
+            "{:<10} {:<21} {:>10} {:>10} {:>10} {:>12} {:>10} {:>8} {:>10}",
+            s.name, s.addr, s.requests, s.sends, s.messages, s.distinct_keys, s.duplicate_keys, s.faulted, delayed
+        );
+    }
+    for s in cluster.stats().iter().filter(|s| s.ordered > 0) {
+        println!(
+            "{}: {} ordered messages, {} keys first seen here, {} out of send order, {} moved to another queue",
+            s.name, s.ordered, s.ordered_keys, s.ordered_out_of_order, s.ordered_moved
+        );
+    }
+    let stats = cluster.stats();
+    let half: u64 = stats.iter().map(|s| s.half).sum();
+    if half > 0 {
+        let sum = |f: fn(&mqtui::cluster::BrokerStats) -> u64| stats.iter().map(f).sum::<u64>();
+        println!(
+            "transactions: {half} half messages, {} committed, {} rolled back, {} ended unknown, {} check-backs sent, {} discarded, {} pending",
+            sum(|s| s.committed),
+            sum(|s| s.rolled_back),
+            sum(|s| s.end_unknown),
+            sum(|s| s.check_backs),
+            sum(|s| s.discarded),
+            sum(|s| s.half_pending)
         );
     }
     println!("name server requests: {}", cluster.namesrv_requests());

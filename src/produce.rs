@@ -8,7 +8,8 @@ use tokio::time::Instant;
 
 use crate::cli::{Output, ProduceArgs, ProducerArgs};
 use crate::cluster::{ClusterConfig, DemoCluster, Scenario};
-use crate::producer::load::{self, LoadSettings, MessageTemplate, StopAfter};
+use crate::content::Content;
+use crate::producer::load::{self, LoadSettings, StopAfter};
 use crate::producer::{parse_namesrvs, Producer, ProducerConfig};
 use crate::report::{self, RunInfo, Summary};
 use crate::stats::RunStats;
@@ -46,11 +47,14 @@ pub struct Target {
     pub chaos: Option<crate::chaos::Chaos>,
     /// `--chaos --scenario`: run on the proxies once they exist.
     pub chaos_scenario: Option<Scenario>,
+    /// `--tls`: the client's TLS (the demo cluster's own certificate trusted too).
+    pub tls: Option<crate::remoting::tls::TlsClient>,
 }
 
 /// Starts the demo cluster when asked (or when no name server is given) and its scenario.
 pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Target, StartError> {
     if let Some(ns) = &args.namesrv {
+        let tls = args.tls.client().map_err(StartError::config)?;
         let chaos_scenario = match (&args.scenario, args.chaos) {
             (Some(s), false) => {
                 return Err(StartError::config(format!(
@@ -64,18 +68,48 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
         if namesrvs.is_empty() {
             return Err(StartError::config("--namesrv is empty: give host:port[;host:port…]"));
         }
-        let chaos = args.chaos.then(crate::chaos::Chaos::new);
-        let description =
-            format!("{}name server {}", if chaos.is_some() { "CHAOS · " } else { "" }, namesrvs.join(";"));
-        return Ok(Target { description, namesrvs, demo: None, chaos, chaos_scenario });
+        let chaos = args.chaos.then(|| crate::chaos::Chaos::with_tls(tls.clone()));
+        let description = format!(
+            "{}name server {}{}",
+            if chaos.is_some() { "CHAOS · " } else { "" },
+            namesrvs.join(";"),
+            if tls.is_some() { " · TLS" } else { "" }
+        );
+        return Ok(Target { description, namesrvs, demo: None, chaos, chaos_scenario, tls });
     }
     let scenario_name = args.scenario.as_deref().unwrap_or(default_scenario);
     let scenario = Scenario::load(scenario_name).map_err(|e| StartError::config(e.to_string()))?;
-    let cluster = DemoCluster::start(ClusterConfig { brokers: args.brokers as usize, ..ClusterConfig::default() })
-        .await
-        .map_err(|e| StartError::start(format!("cannot start the demo cluster: {e}")))?;
+    // `--demo --tls`: the embedded cluster serves TLS with a certificate made now, which this
+    // client trusts (besides any --tls-ca).
+    let (server_tls, tls) = match args.tls.enabled() {
+        false => (None, None),
+        true => {
+            let server = crate::remoting::tls::TlsServer::self_signed(&[]).map_err(StartError::start)?;
+            let client = crate::remoting::tls::TlsClient::new(&crate::remoting::tls::TlsOptions {
+                ca: args.tls.tls_ca.clone(),
+                cert: args.tls.tls_cert.clone(),
+                key: args.tls.tls_key.clone(),
+                insecure: args.tls.tls_insecure,
+                extra_roots: vec![server.cert_der.clone()],
+            })
+            .map_err(StartError::config)?;
+            (Some(server), Some(client))
+        }
+    };
+    let cluster = DemoCluster::start(ClusterConfig {
+        brokers: args.brokers as usize,
+        tls: server_tls,
+        ..ClusterConfig::default()
+    })
+    .await
+    .map_err(|e| StartError::start(format!("cannot start the demo cluster: {e}")))?;
     cluster.check_scenario(&scenario).map_err(|e| StartError::config(format!("scenario {}: {e}", scenario.name)))?;
-    let description = format!("demo cluster ({} brokers, scenario {})", args.brokers, scenario.name);
+    let description = format!(
+        "demo cluster ({} brokers, scenario {}{})",
+        args.brokers,
+        scenario.name,
+        if tls.is_some() { ", TLS" } else { "" }
+    );
     cluster.run_scenario(scenario).map_err(|e| StartError::config(e.to_string()))?;
     Ok(Target {
         namesrvs: vec![cluster.namesrv_addr().to_string()],
@@ -83,6 +117,7 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
         description,
         chaos: None,
         chaos_scenario: None,
+        tls,
     })
 }
 
@@ -95,7 +130,22 @@ pub fn producer_config(args: &ProducerArgs, target: &Target) -> ProducerConfig {
         timeout: Duration::from_millis(args.timeout_ms),
         attempt_timeout: args.attempt_timeout_ms.map(Duration::from_millis),
         retries: args.retries,
-        fault_table: args.fault_table,
+        fault_table: args.fault_table.unwrap_or(args.java.fault_table()),
+        java: args.java,
+        go_away_reconnect: !args.no_go_away_reconnect,
+        namespace: args.namespace.clone(),
+        tls: target.tls.clone(),
+        transaction_check: args.transaction_check,
+        compression: crate::protocol::compress::Compression {
+            kind: args.compress,
+            level: args.compress_level,
+            ..Default::default()
+        },
+        sender: crate::producer::SenderLimits {
+            threads: args.sender_threads.map_or(crate::producer::SenderLimits::java().threads, |n| n as usize),
+            queue: args.sender_queue as usize,
+            permits: args.async_permits as usize,
+        },
         fault_avoidance: !args.no_fault_avoidance,
         route_refresh: Duration::from_millis(args.route_refresh_ms),
         acl: match (&args.access_key, &args.secret_key) {
@@ -106,14 +156,82 @@ pub fn producer_config(args: &ProducerArgs, target: &Target) -> ProducerConfig {
     }
 }
 
-pub fn template(args: &ProducerArgs) -> MessageTemplate {
-    MessageTemplate {
-        topic: args.topic.clone(),
-        size: args.size as usize,
+/// What the sends carry, from the command line and `--input`; files are read (and every input
+/// line checked) here, before anything is sent.
+pub fn content(args: &ProducerArgs) -> Result<Content, StartError> {
+    if args.compress == crate::protocol::compress::CompressionType::Zlib && args.compress_level > 9 {
+        return Err(StartError::config(format!("--compress-level {}: zlib's levels are 0-9", args.compress_level)));
+    }
+    use crate::content::{input, template::Template, Body, Delay, MessageSpec};
+    let tpl = |what: &str, s: &str| Template::parse(s).map_err(|e| StartError::config(format!("{what}: {e}")));
+    let body = match (&args.body, &args.body_file) {
+        (Some(text), _) => Body::text(tpl("--body", text)?),
+        (None, Some(path)) => {
+            let bytes = read_file_or_stdin(path)
+                .map_err(|e| StartError::config(format!("--body-file {}: {e}", path.display())))?;
+            if bytes.is_empty() {
+                return Err(StartError::config(format!(
+                    "--body-file {}: empty (a body is at least 1 byte)",
+                    path.display()
+                )));
+            }
+            Body::Bytes(bytes.into())
+        }
+        (None, None) => Body::synthetic(args.size as usize),
+    };
+    let keys = match &args.keys {
+        Some(k) => Some(k.split_whitespace().map(|k| tpl("--keys", k)).collect::<Result<Vec<_>, _>>()?),
+        None => None,
+    };
+    let props = args
+        .props
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), tpl(&format!("--prop {k}"), v)?)))
+        .collect::<Result<Vec<_>, StartError>>()?;
+    let delay = match (args.delay_level, args.delay_ms, args.deliver_at) {
+        (Some(l), _, _) => Some(Delay::Level(l)),
+        (_, Some(ms), _) => Some(Delay::DelayMs(ms as i64)),
+        (_, _, Some(at)) => Some(Delay::DeliverAtMs(at)),
+        _ => None,
+    };
+    let sharding_key = match &args.sharding_key {
+        Some(k) if k.is_empty() => return Err(StartError::config("--sharding-key: empty (a key chooses the queue)")),
+        Some(k) => Some(tpl("--sharding-key", k)?),
+        None => None,
+    };
+    let defaults = MessageSpec {
+        topic: Some(args.topic.clone()),
         tag: args.tag.clone(),
-        keys: args.keys.clone(),
-        props: args.props.clone(),
-        batch: args.batch as usize,
+        keys,
+        props,
+        body: Some(body),
+        delay,
+        sharding_key,
+        transaction: args.transaction,
+    };
+    let lines = match &args.input {
+        None => Vec::new(),
+        Some(path) => {
+            let name = path.display().to_string();
+            let bytes = read_file_or_stdin(path).map_err(|e| StartError::config(format!("--input {name}: {e}")))?;
+            input::read(&bytes[..], &format!("--input {name}")).map_err(StartError::config)?
+        }
+    };
+    let mut c = Content::new(defaults, lines, args.batch as usize).map_err(StartError::config)?;
+    c.oneway = args.oneway;
+    if c.oneway && c.has_transactions() {
+        return Err(StartError::config("--oneway: a transactional send is sent sync, not oneway"));
+    }
+    Ok(c)
+}
+
+fn read_file_or_stdin(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(path)
     }
 }
 
@@ -190,10 +308,13 @@ impl StdoutWriter {
 /// Runs `mqtui produce`; returns the exit code.
 pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8, StartError> {
     crate::protocol::message::validate_topic(&args.producer.topic).map_err(|e| StartError::config(e.to_string()))?;
+    let content = content(&args.producer)?;
+    // The topic sends go to (the first of --input's when its lines all name their own).
+    let topic = content.topics()[0].to_string();
     let target = target(&args.producer, "healthy").await?;
     let producer = Producer::new(producer_config(&args.producer, &target));
-    let route =
-        producer.lookup(&args.producer.topic).await.map_err(|e| StartError::start(format!("cannot start: {e}")))?;
+    let producer_started = Instant::now();
+    let route = producer.lookup(&topic).await.map_err(|e| StartError::start(format!("cannot start: {e}")))?;
     let _chaos_task = start_chaos(&target, &route).await?;
     // Can this host reach the brokers the route names? (A container-internal address is the
     // usual reason it cannot.)
@@ -205,20 +326,21 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         if unreachable.len() == route.brokers.len() {
             return Err(StartError::start(format!(
                 "cannot start: no broker of topic {} is reachable from here: {}; {hint}",
-                args.producer.topic,
+                topic,
                 lines.join("; ")
             )));
         }
         eprintln!(
             "mqtui: warning: some brokers of topic {} are not reachable from here: {}; {hint}",
-            args.producer.topic,
+            topic,
             lines.join("; ")
         );
     }
 
     let run_info = RunInfo {
         target: target.description.clone(),
-        topic: args.producer.topic.clone(),
+        topic: content.topics().join(","),
+        java: producer.config().java.to_string(),
         fault_table: producer.fault_table().name().to_string(),
         fault_avoidance: producer.fault_avoidance(),
         timeout_ms: args.producer.timeout_ms,
@@ -240,9 +362,11 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         }
     });
     let (tx, mut rx) = mpsc::channel(args.producer.concurrency as usize * 2 + 64);
+    if args.start_delay_ms > 0 {
+        tokio::time::sleep_until(producer_started + Duration::from_millis(args.start_delay_ms)).await;
+    }
     let started = Instant::now();
-    let driver =
-        tokio::spawn(load::run(producer.clone(), template(&args.producer), settings_rx, stop, cancel, Some(tx)));
+    let driver = tokio::spawn(load::run(producer.clone(), content, settings_rx, stop, cancel, Some(tx)));
 
     let mut stats = RunStats::new(started);
     for b in &route.brokers {
@@ -256,7 +380,26 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     let progress = args.output == Output::Summary && std::io::stderr().is_terminal();
     let mut last_progress = Instant::now();
     let mut last_end = started;
-    while let Some(o) = rx.recv().await {
+    // JSON lines reach a reader as they happen: a chunk is written when it is full or 100 ms old.
+    let mut flush = tokio::time::interval(Duration::from_millis(100));
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let jsonl = args.output == Output::Jsonl;
+    loop {
+        let next = if jsonl {
+            tokio::select! {
+                o = rx.recv() => o,
+                _ = flush.tick() => {
+                    if !buf.is_empty() && !out.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 16))).await {
+                        tracing::warn!("cannot write to stdout");
+                        break;
+                    }
+                    continue;
+                }
+            }
+        } else {
+            rx.recv().await
+        };
+        let Some(o) = next else { break };
         stats.record(&o);
         last_end = last_end.max(o.started + o.latency);
         if args.output == Output::Jsonl {
@@ -281,12 +424,26 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         }
     }
     let _ = driver.await;
+    // Unknown transactions: stay up (connections, heartbeats) to answer the brokers' check-backs.
+    if stats.tx_unknown > 0 {
+        let wait = Duration::from_millis(args.producer.transaction_wait_ms.unwrap_or(15_000));
+        let until = Instant::now() + wait;
+        while producer.counters().check_backs < stats.tx_unknown && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     warn_task.abort();
+    // UNREGISTER_CLIENT, as DefaultMQProducer.shutdown() (the API timeout bounds it).
+    producer.shutdown().await;
     if progress {
         eprint!("\r\x1b[2K");
     }
     let elapsed = last_end.saturating_duration_since(started);
-    let summary = Summary::new(&stats, elapsed, last_end, producer.name_server_lookups(), run_info);
+    let mut summary = Summary::new(&stats, elapsed, last_end, producer.name_server_lookups(), run_info);
+    if let Some(t) = &mut summary.transactions {
+        t.check_backs = producer.counters().check_backs;
+        t.check_answer = producer.config().transaction_check.java_name();
+    }
     let written = match args.output {
         Output::Jsonl | Output::Json => {
             serde_json::to_writer(&mut buf, &summary).map_err(std::io::Error::from).and_then(|_| buf.write_all(b"\n"))

@@ -31,7 +31,7 @@ pub struct AttemptLine<'a> {
     pub broker: &'a str,
     pub queue: i32,
     pub latency_ms: f64,
-    /// ok | status | broker_error | send_failed | timeout | unknown
+    /// ok | status | broker_error | send_failed | timeout | unknown | written
     pub outcome: &'static str,
     /// The response code, or null when no response came.
     pub code: Option<i32>,
@@ -44,10 +44,16 @@ pub struct AttemptLine<'a> {
     pub budget_ms: u64,
     pub addr: Option<&'a str>,
     pub opaque: i32,
+    /// The Java exception class behind a failure (RemotingTimeoutException, …).
+    pub java_error: Option<&'static str>,
+    /// When the attempt started, Unix epoch ms (to set beside broker logs).
+    pub start_ms: i64,
 }
 
 impl<'a> AttemptLine<'a> {
-    pub fn new(send: u64, a: &'a AttemptRecord) -> Self {
+    pub fn new(send: u64, a: &'a AttemptRecord, o: &SendOutcome) -> Self {
+        let since = a.started.saturating_duration_since(o.started);
+        let start_ms = o.started_wall.timestamp_millis() + since.as_millis() as i64;
         AttemptLine {
             kind: "attempt",
             send,
@@ -63,6 +69,8 @@ impl<'a> AttemptLine<'a> {
             budget_ms: a.budget.as_millis() as u64,
             addr: a.addr.as_deref(),
             opaque: a.opaque,
+            java_error: a.java_error.map(|e| e.class()),
+            start_ms,
         }
     }
 }
@@ -85,7 +93,7 @@ pub struct ResultLine<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub send: u64,
-    /// SEND_OK | FLUSH_DISK_TIMEOUT | FLUSH_SLAVE_TIMEOUT | SLAVE_NOT_AVAILABLE | FAILED
+    /// SEND_OK | FLUSH_DISK_TIMEOUT | FLUSH_SLAVE_TIMEOUT | SLAVE_NOT_AVAILABLE | FAILED | ONEWAY
     pub status: &'static str,
     pub attempts: usize,
     /// The broker of each attempt, in order.
@@ -99,6 +107,16 @@ pub struct ResultLine<'a> {
     pub queue: Option<i32>,
     pub broker: Option<&'a str>,
     pub topic: &'a str,
+    /// An ordered send's sharding key (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharding_key: Option<&'a str>,
+    /// A transactional send whose half message was stored: the local state END_TRANSACTION
+    /// carried (COMMIT_MESSAGE | ROLLBACK_MESSAGE | UNKNOW); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<&'static str>,
+    /// Why END_TRANSACTION could not be written (the broker will check back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_transaction_error: Option<&'a str>,
 }
 
 impl<'a> ResultLine<'a> {
@@ -112,12 +130,16 @@ impl<'a> ResultLine<'a> {
             brokers: o.attempts.iter().map(|a| &*a.broker).collect(),
             latency_ms: ms(o.latency),
             msg_id: &o.msg_id,
-            offset_msg_id: stored.map(|s| s.offset_msg_id.as_str()),
-            queue_offset: stored.map(|s| s.queue_offset),
+            // A oneway send has neither: nothing came back.
+            offset_msg_id: stored.filter(|_| !o.oneway).map(|s| s.offset_msg_id.as_str()),
+            queue_offset: stored.filter(|_| !o.oneway).map(|s| s.queue_offset),
             error: o.result.as_ref().err().map(|f| f.message.as_str()),
             queue: stored.map(|s| s.queue_id),
             broker: stored.map(|s| &*s.broker),
             topic: &o.topic,
+            sharding_key: o.sharding_key.as_deref(),
+            transaction: o.transaction.as_ref().map(|t| t.local.java_name()),
+            end_transaction_error: o.transaction.as_ref().and_then(|t| t.end.as_ref().err()).map(String::as_str),
         }
     }
 }
@@ -126,7 +148,7 @@ impl<'a> ResultLine<'a> {
 /// then the result.
 pub fn write_jsonl(w: &mut impl Write, o: &SendOutcome) -> std::io::Result<()> {
     for a in &o.attempts {
-        serde_json::to_writer(&mut *w, &AttemptLine::new(o.send, a))?;
+        serde_json::to_writer(&mut *w, &AttemptLine::new(o.send, a, o))?;
         w.write_all(b"\n")?;
         if let (Some(window), true) = (a.isolation, a.fault_moved) {
             if !window.is_zero() {
@@ -174,6 +196,8 @@ pub struct BrokerSummary {
     // Additions:
     pub retried_away: u64,
     pub retried_onto: u64,
+    /// Oneway requests written to it.
+    pub oneway: u64,
 }
 
 /// The run's settings, echoed in the summary (an addition to the schema).
@@ -181,6 +205,8 @@ pub struct BrokerSummary {
 pub struct RunInfo {
     pub target: String,
     pub topic: String,
+    /// The Java client version whose send path ran.
+    pub java: String,
     pub fault_table: String,
     pub fault_avoidance: bool,
     pub timeout_ms: u64,
@@ -209,6 +235,29 @@ pub struct Summary {
     // Additions:
     pub statuses: std::collections::BTreeMap<&'static str, u64>,
     pub run: RunInfo,
+    /// Oneway sends handed to a connection: neither ok nor failed, as nothing is known of them
+    /// (sent = ok + failed + oneway); their write times are not in `latency_ms`.
+    pub oneway: u64,
+    /// Ordered sends (`--sharding-key`): the key's queue, retried only there.
+    pub ordered: u64,
+    /// Transactional sends (`--transaction`), when there were any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<TransactionSummary>,
+}
+
+/// What the transactional sends of a run did.
+#[derive(Debug, Serialize, Clone, PartialEq, Default)]
+pub struct TransactionSummary {
+    /// Half messages stored (each ended by one END_TRANSACTION).
+    pub half: u64,
+    pub commit: u64,
+    pub rollback: u64,
+    pub unknown: u64,
+    /// END_TRANSACTIONs that could not be written.
+    pub end_failed: u64,
+    /// The brokers' CHECK_TRANSACTION_STATE requests answered, with `check_answer`.
+    pub check_backs: u64,
+    pub check_answer: &'static str,
 }
 
 impl Summary {
@@ -248,10 +297,21 @@ impl Summary {
                     },
                     retried_away: b.retried_away,
                     retried_onto: b.retried_onto,
+                    oneway: b.oneway,
                 })
                 .collect(),
             statuses: s.statuses.clone(),
             run,
+            oneway: s.oneway,
+            ordered: s.ordered,
+            transactions: (s.tx_commit + s.tx_rollback + s.tx_unknown > 0).then(|| TransactionSummary {
+                half: s.tx_commit + s.tx_rollback + s.tx_unknown,
+                commit: s.tx_commit,
+                rollback: s.tx_rollback,
+                unknown: s.tx_unknown,
+                end_failed: s.tx_end_failed,
+                ..Default::default()
+            }),
         }
     }
 
@@ -260,11 +320,12 @@ impl Summary {
         let r = &self.run;
         writeln!(
             w,
-            "mqtui produce · {} · topic {} · fault table {} · avoidance {} · timeout {} ms · attempt timeout {} · retries {}",
+            "mqtui produce · {} · topic {} · Java {} · fault table {} · avoidance {} · timeout {} ms · attempt timeout {} · retries {}",
             r.target,
             r.topic,
+            r.java,
             r.fault_table,
-            if r.fault_avoidance { "ON" } else { "OFF" },
+            if r.fault_avoidance { "ON (Java's default: OFF)" } else { "OFF" },
             r.timeout_ms,
             r.attempt_timeout_ms.map_or("off (faithful)".to_string(), |t| format!("{t} ms")),
             r.retries
@@ -274,6 +335,27 @@ impl Summary {
             "sent {}  ok {}  failed {}  attempts {}  retries {}  elapsed {:.1} s  {:.0} msg/s",
             self.sent, self.ok, self.failed, self.attempts, self.retries, self.elapsed_s, self.tps
         )?;
+        if self.oneway > 0 {
+            writeln!(
+                w,
+                "oneway {}  written, no reply awaited: nothing is known of whether a broker stored them",
+                self.oneway
+            )?;
+        }
+        if self.ordered > 0 {
+            writeln!(
+                w,
+                "ordered {}  each to its sharding key's queue, retried on that queue only (no failover)",
+                self.ordered
+            )?;
+        }
+        if let Some(t) = &self.transactions {
+            writeln!(
+                w,
+                "transactions: {} half messages  commit {}  rollback {}  unknown {}  END_TRANSACTION not written {}  check-backs answered {} ({})",
+                t.half, t.commit, t.rollback, t.unknown, t.end_failed, t.check_backs, t.check_answer
+            )?;
+        }
         let l = &self.latency_ms;
         writeln!(w, "latency ms  p50 {}  p99 {}  p99.9 {}  max {}", l.p50, l.p99, l.p999, l.max)?;
         let statuses: Vec<String> = self.statuses.iter().map(|(k, v)| format!("{k} {v}")).collect();

@@ -363,14 +363,15 @@ fn acl_on_the_java_broker() {
 
     for (extra, words) in [
         (&["--access-key", "mqtuiak", "--secret-key", "wrong-secret-1"][..], "check signature failed"),
-        (&[][..], "NO_PERMISSION (16)"),
+        (&[][..], "CODE: 16  DESC: "),
     ] {
         let (code, out, _) = produce(extra);
         assert_eq!(code, Some(1), "{extra:?}");
         let summary: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
         assert_eq!(summary["failed"], 1000, "{summary}");
         let first = out.lines().find(|l| l.contains("\"type\":\"result\"")).unwrap();
-        assert!(first.contains("NO_PERMISSION (16)") && first.contains(words), "the broker's own error: {first}");
+        // Worded as the Java client words an MQBrokerException: `CODE: 16  DESC: … BROKER: addr`.
+        assert!(first.contains("CODE: 16  DESC: ") && first.contains(words), "the broker's own error: {first}");
     }
     let log = std::fs::read_to_string(logs.join("mqtui.log")).unwrap_or_default();
     assert!(!log.is_empty() && !log.contains(SECRET), "the secret is not in the log");
@@ -384,4 +385,37 @@ fn acl_on_the_java_broker() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// Heartbeats as the Java client sends them: while `mqtui produce` runs, the Java broker lists
+/// the producer under its group (`mqadmin producerConnection`: its client id ip@pid, language
+/// JAVA and version V5_3_3, as the request headers say); once it has ended (UNREGISTER_CLIENT)
+/// the group has no connection.
+#[test]
+fn the_java_broker_lists_mqtui_as_a_producer_of_its_group() {
+    let _serial = one_at_a_time();
+    let Some(ns) = apache::namesrv() else { return };
+    let t = topic("Heartbeat");
+    create_topic(&ns, &t);
+    let group = format!("mqtui_hb_{}", std::process::id());
+    let mut child = mqtui(&["produce", "--namesrv", &ns, "--topic", &t, "--group", &group, "--duration", "6"])
+        .args(["--rate", "20", "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let during = apache::mqadmin(&["producerConnection", "-n", &ns, "-g", &group, "-t", &t]);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "mqtui produce");
+    let id = format!("@{}", child.id());
+    let line = during.lines().find(|l| l.contains(&id)).unwrap_or_else(|| panic!("listed while it runs: {during}"));
+    assert!(line.contains("JAVA") && line.contains("V5_3_3"), "{line}");
+    // After UNREGISTER_CLIENT, mqadmin finds no connection of the group.
+    let o = std::process::Command::new("bash")
+        .arg(apache::script())
+        .args(["mqadmin", "producerConnection", "-n", &ns, "-g", &group, "-t", &t])
+        .output()
+        .unwrap();
+    let after = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(!after.contains(&id), "unregistered when it ended: {after}");
 }

@@ -125,3 +125,45 @@ fn mqadmin_works_against_mqtui_cluster() {
     let rest = stop_cluster(&mut cluster, &mut out);
     assert_eq!(column_sum(&rest, 4), 1, "{rest}");
 }
+
+/// Apache's TransactionMQProducer against `mqtui cluster`: half messages kept apart, commits
+/// stored, rollbacks dropped, and the demo brokers' check-backs reach the Java client, which
+/// answers commit.
+#[test]
+fn java_transaction_producer_against_mqtui_cluster() {
+    if apache::namesrv().is_none() {
+        return;
+    }
+    let (mut cluster, mut out, ns) = start_cluster("mqtui-apache-client-tx-logs");
+    for version in ["5.3.3", "4.9.8"] {
+        let topic = format!("JavaTx{}", version.replace('.', ""));
+        let o = apache::java(version, "JavaTransaction.java", &[&ns, &topic, "300"]);
+        let v = apache::json_lines(&o).pop().unwrap_or_else(|| {
+            panic!(
+                "{version}: no result line\n{}\n{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        });
+        println!("{version} {v}");
+        assert_eq!((&v["ok"], &v["failed"]), (&300.into(), &0.into()), "{version}: {v}");
+        assert_eq!(v["unknown_not_checked"], 0, "{version}: every unknown one checked back: {v}");
+        // Stored on the topic: the 100 committed and the 100 committed at the check-back.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let stored = loop {
+            let status = apache::mqadmin(&["topicStatus", "-n", &ns, "-t", &topic]);
+            let stored: u64 = status
+                .lines()
+                .filter(|l| l.starts_with("broker-"))
+                .map(|l| l.split_whitespace().nth(3).unwrap().parse::<u64>().unwrap())
+                .sum();
+            if stored >= 200 || std::time::Instant::now() > until {
+                break stored;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
+        assert_eq!(stored, 200, "{version}: committed ones only");
+    }
+    let rest = stop_cluster(&mut cluster, &mut out);
+    assert!(rest.contains("600 half messages"), "{rest}");
+}

@@ -273,3 +273,77 @@ fn a_topic_with_no_route_exits_3_and_says_what_to_do() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("topic MqtuiTopic has no route") && err.contains("auto-create"), "{err}");
 }
+
+/// `--java` selects the whole send path. A hung broker-b (the `hang` scenario, 3 s to 15 s):
+/// - 4.9.8: the attempt on broker-b fails 4–5 s after it began (the response-table scan), then
+///   the retries with a negative budget fail in invokeAsync without sending and isolate the
+///   brokers they picked for 10 minutes (the 4.x table): three attempts.
+/// - 5.3.3: the same timeout, then no retry without time left: one attempt.
+#[test]
+fn java_profiles_show_each_versions_hang() {
+    for java in ["4.9.8", "5.3.3"] {
+        let o = mqtui(&[
+            "produce",
+            "--demo",
+            "--scenario",
+            "hang",
+            "--java",
+            java,
+            "--duration",
+            "6",
+            "--rate",
+            "40",
+            "--output",
+            "jsonl",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{java}: sends failed: {}", String::from_utf8_lossy(&o.stderr));
+        let v = lines(&o);
+        let summary = v.last().unwrap();
+        assert_eq!(summary["run"]["java"], java);
+        let results: Vec<&serde_json::Value> = v.iter().filter(|l| l["type"] == "result").collect();
+        let attempts: Vec<&serde_json::Value> = v.iter().filter(|l| l["type"] == "attempt").collect();
+        let of = |send: &serde_json::Value| -> Vec<&serde_json::Value> {
+            attempts.iter().copied().filter(|a| a["send"] == *send).collect()
+        };
+        let hung: Vec<&&serde_json::Value> = results
+            .iter()
+            .filter(|r| r["status"] == "FAILED" && of(&r["send"])[0]["java_error"] == "RemotingTimeoutException")
+            .collect();
+        assert!(!hung.is_empty(), "{java}: some sends hung on broker-b");
+        for r in hung {
+            let a = of(&r["send"]);
+            assert_eq!(a[0]["broker"], "broker-b");
+            let waited = a[0]["latency_ms"].as_f64().unwrap();
+            assert!((4000.0..=5100.0).contains(&waited), "{java}: the scan fails it 4-5 s in: {waited}");
+            if java == "4.9.8" {
+                assert_eq!(a.len(), 3, "{r}");
+                // The response future's timeout: what was left of 3000 ms when it was made.
+                let e = a[0]["error"].as_str().unwrap();
+                let t: u64 = e
+                    .strip_prefix("wait response timeout ")
+                    .and_then(|t| t.strip_suffix("ms"))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!((2900..=3000).contains(&t), "{e}");
+                for retry in &a[1..] {
+                    assert_eq!(retry["java_error"], "RemotingTooMuchRequestException", "{retry}");
+                    assert_eq!(retry["isolated_ms"], 600_000, "10 minutes, never contacted: {retry}");
+                    assert!(retry["error"].as_str().unwrap().starts_with("invokeAsync call the addr["));
+                }
+                assert!(r["error"].as_str().unwrap().ends_with("] timeout"), "{r}");
+            } else {
+                assert_eq!(a.len(), 1, "{r}");
+                let e = r["error"].as_str().unwrap();
+                let cost: f64 = e.strip_prefix("wait response timeout, cost=").unwrap().parse().unwrap();
+                // `cost` is taken as the scan fails the request, the attempt's latency a moment
+                // later: within a few ms of each other on a loaded machine.
+                assert!((cost - waited).abs() <= 5.0, "{e} vs {waited}");
+                assert_eq!(a[0]["isolated_ms"], 10_000);
+            }
+        }
+        let faults: Vec<&serde_json::Value> = v.iter().filter(|l| l["type"] == "fault").collect();
+        let healthy_isolated = faults.iter().any(|f| f["broker"] != "broker-b");
+        assert_eq!(healthy_isolated, java == "4.9.8", "{java}: healthy brokers isolated: {faults:?}");
+    }
+}

@@ -228,10 +228,10 @@ async fn hang_close_down_and_up() {
     let a = connect(c.broker_addr("broker-a").unwrap()).await;
     assert_eq!(send(a.clone(), "broker-a", T).await.unwrap().code, 0);
 
-    // Close on send: the connection drops, the request fails as "unknown".
+    // Close on send: the broker closes the connection (a FIN), the request fails as closed by the peer.
     c.set_fault("broker-b", BrokerFault { close_on_send: true, ..Default::default() }).unwrap();
     let b = connect(c.broker_addr("broker-b").unwrap()).await;
-    assert!(matches!(send(b.clone(), "broker-b", T).await.unwrap_err(), InvokeError::Unknown(_)));
+    assert!(matches!(send(b.clone(), "broker-b", T).await.unwrap_err(), InvokeError::ClosedByPeer(_)));
     assert!(b.is_closed());
 
     // Down: connections dropped, new ones refused ("send request failed"); up: same address again.
@@ -359,4 +359,38 @@ async fn scenarios_follow_their_timeline() {
     let demo = Scenario::load("demo").unwrap();
     let err = two.run_scenario(demo).unwrap_err().to_string();
     assert!(err.contains("broker-c"), "{err}");
+}
+
+/// A request the server sends on a client connection that nobody answers here gets
+/// REQUEST_CODE_NOT_SUPPORTED, as Java's remoting answers a code it has no processor for; a
+/// oneway one gets nothing; the connection goes on either way.
+#[tokio::test]
+async fn a_client_connection_answers_requests_it_has_no_handler_for() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut oneway = RemotingCommand::request(777, ExtFields::new());
+        oneway.opaque = 41;
+        oneway.mark_oneway();
+        let mut req = RemotingCommand::request(999, ExtFields::new());
+        req.opaque = 42;
+        s.write_all(&oneway.encode()).await.unwrap();
+        s.write_all(&req.encode()).await.unwrap();
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).await.unwrap();
+        let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+        s.read_exact(&mut frame).await.unwrap();
+        RemotingCommand::decode_frame(Bytes::from(frame)).unwrap()
+    });
+    let conn = connect(addr).await;
+    let answer = tokio::time::timeout(T, server).await.unwrap().unwrap();
+    assert!(answer.is_response());
+    assert_eq!(
+        (answer.opaque, answer.code),
+        (42, ResponseCode::REQUEST_CODE_NOT_SUPPORTED.code()),
+        "only the two-way one"
+    );
+    assert_eq!(answer.remark.as_deref(), Some(" request type 999 not supported"));
+    assert!(!conn.is_closed());
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use mqtui::cluster::{BrokerFault, ClusterConfig, DemoCluster};
-use mqtui::producer::{AttemptOutcome, Event, FailureKind, FaultTable, Producer, ProducerConfig, SendOutcome};
+use mqtui::producer::{
+    AttemptOutcome, Event, FailureKind, FaultTable, JavaError, JavaVersion, Producer, ProducerConfig, SendOutcome,
+};
 use mqtui::protocol::message::Message;
 use mqtui::protocol::send::SendStatus;
 use mqtui::remoting::ResponseCode;
@@ -23,6 +25,15 @@ fn producer(c: &DemoCluster, f: impl FnOnce(&mut ProducerConfig)) -> Producer {
     let mut cfg = ProducerConfig { namesrvs: vec![c.namesrv_addr().to_string()], ..ProducerConfig::default() };
     f(&mut cfg);
     Producer::new(cfg)
+}
+
+/// A producer of the Java client `java`: its send path and its fault table.
+fn java_producer(c: &DemoCluster, java: JavaVersion, heartbeats: bool) -> Producer {
+    producer(c, |cfg| {
+        cfg.java = java;
+        cfg.fault_table = java.fault_table();
+        cfg.heartbeats = heartbeats;
+    })
 }
 
 fn msg() -> Message {
@@ -45,7 +56,9 @@ fn check_accounting(p: &Producer, outcomes: &[Arc<SendOutcome>]) {
     assert_eq!(ids.len(), outcomes.len(), "no send completed twice");
     for o in outcomes {
         assert!(o.attempts.len() <= 1 + p.config().retries as usize);
-        assert!(o.latency <= p.config().timeout + ms(50), "send {} took {:?}", o.send, o.latency);
+        // Java's response-table scan fails a request 1–2 s after its timeout, never later.
+        let bound = p.config().timeout + if p.config().attempt_timeout.is_some() { ms(50) } else { ms(2050) };
+        assert!(o.latency <= bound, "send {} took {:?}", o.send, o.latency);
     }
 }
 
@@ -140,61 +153,117 @@ async fn the_4x_table_gives_longer_windows() {
     }
 }
 
-/// A down broker: send request failed → isolated → retried on another broker with the time left → SEND_OK.
+/// A down broker (connections refused): the attempt fails, the broker is isolated, the retry on
+/// another broker stores the message, with the time left. How each version says it and what
+/// its fault table makes of it differ:
+/// - 5.3.3: the connect failure comes through `operationFail`: "unknown reason", reachable;
+///   isolated 10 s, so later sends avoid broker-b.
+/// - 5.1.4: thrown in the caller: "connect to X failed", reachable = false; isolated 10 s.
+/// - 4.9.8: thrown in the caller: "connect to X failed", isolated 600 s, and then at once cleared
+///   by sendDefaultImpl's enqueue update (4.x windows are overwritten): later sends still pick
+///   broker-b first and each pays a failed connect and a retry.
 #[tokio::test]
 async fn a_down_broker_fails_to_send_and_is_retried_on_another_broker() {
-    let c = cluster(3).await;
-    c.update_fault("broker-b", |f| f.down = true).unwrap();
-    let p = producer(&c, |_| {});
-    let outcomes = join_all((0..60).map(|_| p.send(msg()))).await;
-    check_accounting(&p, &outcomes);
-    assert!(outcomes.iter().all(|o| o.result.is_ok()), "0 FAILED");
-    let retried: Vec<&Arc<SendOutcome>> = outcomes.iter().filter(|o| o.attempts.len() > 1).collect();
-    assert!(!retried.is_empty(), "some first attempts went to broker-b");
-    for o in retried {
-        let (a1, a2) = (&o.attempts[0], &o.attempts[1]);
-        assert_eq!(&*a1.broker, "broker-b");
-        assert_eq!(a1.outcome, AttemptOutcome::SendFailed);
-        assert!(a1.error.as_ref().unwrap().starts_with("send request failed"), "{:?}", a1.error);
-        assert_eq!(a1.isolation, Some(ms(10_000)), "isolation: 10 s in 5.x");
-        assert_ne!(&*a2.broker, "broker-b");
-        assert_eq!(a2.outcome, AttemptOutcome::Ok);
-        assert_eq!(
-            a2.budget,
-            p.config().timeout.saturating_sub(a2.started - o.started),
-            "the time left, not a fresh timeout"
-        );
-        assert_eq!(a2.queue, a1.queue, "a retry keeps the first request's header");
-        assert_ne!(a2.opaque, a1.opaque, "a retry gets a new opaque");
+    for java in JavaVersion::ALL {
+        let c = cluster(3).await;
+        c.update_fault("broker-b", |f| f.down = true).unwrap();
+        let p = java_producer(&c, java, true);
+        let outcomes = join_all((0..60).map(|_| p.send(msg()))).await;
+        check_accounting(&p, &outcomes);
+        assert!(outcomes.iter().all(|o| o.result.is_ok()), "{java}: 0 FAILED");
+        let retried: Vec<&Arc<SendOutcome>> = outcomes.iter().filter(|o| o.attempts.len() > 1).collect();
+        assert!(!retried.is_empty(), "{java}: some first attempts went to broker-b");
+        for o in retried {
+            let (a1, a2) = (&o.attempts[0], &o.attempts[1]);
+            assert_eq!(&*a1.broker, "broker-b");
+            assert_eq!(a1.java_error, Some(JavaError::Connect));
+            let err = a1.error.as_deref().unwrap();
+            if java == JavaVersion::V5_3_3 {
+                assert_eq!((a1.outcome, err), (AttemptOutcome::Unknown, "unknown reason"));
+                assert_eq!(a1.isolation, Some(ms(10_000)));
+            } else {
+                assert_eq!(a1.outcome, AttemptOutcome::SendFailed);
+                let addr = c.broker_addr("broker-b").unwrap();
+                assert_eq!(err, format!("connect to {addr} failed"), "{java}");
+                let window = if java == JavaVersion::V4_9_8 { 600_000 } else { 10_000 };
+                assert_eq!(a1.isolation, Some(ms(window)), "{java}");
+            }
+            assert_ne!(&*a2.broker, "broker-b");
+            assert_eq!(a2.outcome, AttemptOutcome::Ok);
+            assert_eq!(
+                a2.budget,
+                p.config().timeout.saturating_sub(a2.started - o.started),
+                "the time left, not a fresh timeout"
+            );
+            assert_eq!(a2.queue, a1.queue, "a retry keeps the first request's header");
+            assert_ne!(a2.opaque, a1.opaque, "a retry gets a new opaque");
+        }
+        let later = join_all((0..30).map(|_| p.send(msg()))).await;
+        let on_b = later.iter().filter(|o| first_broker(o) == "broker-b").count();
+        if java == JavaVersion::V4_9_8 {
+            assert!(on_b > 0, "4.9.8: the enqueue update cleared broker-b's window");
+            assert!(later.iter().all(|o| o.is_ok()));
+        } else {
+            assert_eq!(on_b, 0, "{java}: isolated, broker-b is not chosen first any more");
+        }
     }
-    // Once isolated, broker-b is not chosen first any more.
-    let later = join_all((0..30).map(|_| p.send(msg()))).await;
-    assert!(later.iter().all(|o| first_broker(o) != "broker-b"));
 }
 
-/// A hanging broker: the attempt times out at the deadline. Faithful policy: no time is left,
-/// so no retry (5.3.2+). With an attempt timeout: the retry gets exactly the time left.
+/// A hanging broker with the faithful policy: the response-table scan fails the attempt at the
+/// first scan after timeout + 1 s, so 4–5 s after it began (3 s timeout). Then:
+/// - 5.3.3 does not retry without time left: one attempt, "wait response timeout, cost=N".
+/// - 4.9.8 and 5.1.4 retry with the negative budget: each retry fails in `invokeAsync` before
+///   anything is sent ("invokeAsync call the addr[..] timeout") and isolates a broker it never
+///   contacted; three attempts in all.
 #[tokio::test(start_paused = true)]
-async fn a_hanging_broker_times_out_at_the_deadline_and_the_retry_gets_the_time_left() {
+async fn a_hanging_broker_times_out_at_the_scan_and_each_version_retries_its_way() {
+    for java in JavaVersion::ALL {
+        let c = cluster(2).await;
+        c.update_fault("broker-b", |f| f.hang = true).unwrap();
+        // The scan alone (the heartbeat's own timeout also closes the connection at 4 s: the
+        // next test).
+        let p = java_producer(&c, java, false);
+        // 8 sends at once cover all 8 queues: 4 start on broker-b.
+        let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
+        check_accounting(&p, &outcomes);
+        let hung: Vec<&Arc<SendOutcome>> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
+        assert_eq!(hung.len(), 4);
+        for o in hung {
+            let a1 = &o.attempts[0];
+            assert_eq!((a1.outcome, a1.java_error), (AttemptOutcome::Timeout, Some(JavaError::Timeout)));
+            assert!(a1.latency >= ms(4000) && a1.latency <= ms(5000), "{java}: {:?}", a1.latency);
+            let f = o.result.as_ref().unwrap_err();
+            if java == JavaVersion::V5_3_3 {
+                assert_eq!(o.attempts.len(), 1, "no time left, no retry");
+                assert_eq!(f.kind, FailureKind::Timeout);
+                assert_eq!(f.message, format!("wait response timeout, cost={}", a1.latency.as_millis()));
+            } else {
+                assert_eq!(a1.error.as_deref(), Some("wait response timeout 3000ms"));
+                assert_eq!(o.attempts.len(), 3, "{java}: retried with a negative budget");
+                for a in &o.attempts[1..] {
+                    assert_eq!(a.java_error, Some(JavaError::TooMuchRequest));
+                    assert_eq!(a.latency, ms(0), "nothing was sent");
+                    let addr = c.broker_addr(&a.broker).unwrap();
+                    assert_eq!(a.error.as_deref(), Some(format!("invokeAsync call the addr[{addr}] timeout").as_str()));
+                    let window = if java == JavaVersion::V4_9_8 { 600_000 } else { 10_000 };
+                    assert_eq!(a.isolation, Some(ms(window)), "{java}: a broker never contacted, isolated");
+                }
+                assert!(f.message.starts_with("invokeAsync call the addr["), "{}", f.message);
+            }
+        }
+        // broker-a answered everything it got, and yet (4.9.8, 5.1.4) it is isolated now: by the
+        // retries of sends that hung on broker-b.
+        let a = p.fault_items().into_iter().find(|i| &*i.broker == "broker-a").unwrap();
+        let isolated = a.available_at > Instant::now();
+        assert_eq!(isolated, java != JavaVersion::V5_3_3, "{java}: {a:?}");
+    }
+}
+
+/// mqtui's own attempt cap (beyond Java): its own timer, exact, so the retry gets the time left.
+#[tokio::test(start_paused = true)]
+async fn with_an_attempt_timeout_the_retry_gets_the_time_left() {
     let c = cluster(2).await;
     c.update_fault("broker-b", |f| f.hang = true).unwrap();
-
-    let p = producer(&c, |_| {});
-    // 8 sends at once cover all 8 queues: 4 start on broker-b.
-    let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
-    check_accounting(&p, &outcomes);
-    let hung: Vec<&Arc<SendOutcome>> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
-    assert_eq!(hung.len(), 4);
-    for o in hung {
-        assert_eq!(o.attempts.len(), 1, "no time left, no retry");
-        assert_eq!(o.attempts[0].outcome, AttemptOutcome::Timeout);
-        assert_eq!(o.attempts[0].latency, ms(3000), "times out at the deadline");
-        assert_eq!(o.latency, ms(3000), "never extended");
-        let f = o.result.as_ref().unwrap_err();
-        assert_eq!(f.kind, FailureKind::Timeout);
-        assert!(f.message.starts_with("wait response timeout 3000 ms"), "{}", f.message);
-    }
-
     let p = producer(&c, |cfg| cfg.attempt_timeout = Some(ms(1000)));
     let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
     check_accounting(&p, &outcomes);
@@ -227,7 +296,12 @@ async fn system_busy_is_not_retried_but_isolates_the_broker() {
         assert_eq!(o.attempts[0].isolation, Some(ms(10_000)));
         let f = o.result.as_ref().unwrap_err();
         assert_eq!((f.kind, f.code), (FailureKind::Broker, Some(2)));
-        assert!(f.message.contains("SYSTEM_BUSY"));
+        let addr = c.broker_addr("broker-b").unwrap();
+        assert!(
+            f.message.starts_with("CODE: 2  DESC: ") && f.message.ends_with(&format!(" BROKER: {addr}")),
+            "{}",
+            f.message
+        );
     }
     let later = join_all((0..30).map(|_| p.send(msg()))).await;
     assert!(later.iter().all(|o| o.is_ok() && first_broker(o) != "broker-b"), "isolated: avoided");
@@ -414,7 +488,8 @@ async fn a_batch_is_one_send_of_many_messages() {
 /// lost or doubled).
 #[tokio::test(start_paused = true)]
 async fn the_in_flight_limit_follows_changes_down_and_up() {
-    use mqtui::producer::load::{self, LoadSettings, MessageTemplate, StopAfter};
+    use mqtui::content::Content;
+    use mqtui::producer::load::{self, LoadSettings, StopAfter};
     let c = cluster(2).await;
     for b in ["broker-a", "broker-b"] {
         c.update_fault(b, |f| f.latency = ms(100)).unwrap();
@@ -423,7 +498,7 @@ async fn the_in_flight_limit_follows_changes_down_and_up() {
     let settings = |concurrency| LoadSettings { rate: None, concurrency, paused: false };
     let (tx, rx) = tokio::sync::watch::channel(settings(8));
     let (_cancel_tx, cancel) = tokio::sync::watch::channel(false);
-    let template = MessageTemplate { topic: TOPIC.into(), size: 16, tag: None, keys: None, props: vec![], batch: 1 };
+    let template = Content::synthetic(TOPIC, 16);
     let stop = StopAfter { count: None, duration: Some(ms(3000)) };
     let driver = tokio::spawn(load::run(p.clone(), template, rx, stop, cancel, None));
 
@@ -492,4 +567,105 @@ async fn a_retry_after_a_timeout_on_a_slow_broker_stores_twice_and_the_cluster_c
     assert_eq!(by("broker-b").duplicate_keys, 0, "{stats:?}");
     assert_eq!(stats.iter().map(|s| s.messages).sum::<u64>(), sends + 1, "stored once more than sent");
     assert_eq!(stats.iter().map(|s| s.distinct_keys).sum::<u64>(), sends);
+}
+
+/// GO_AWAY (1500) from a broker draining its connections:
+/// - 5.3.3 reconnects and resends once, transparently: SEND_OK on the same broker, one attempt.
+/// - 5.3.3 with `enableReconnectForGoAway=false`: "send request failed", retried elsewhere.
+/// - 5.1.4 and 4.9.8: a broker error, isolated, not retried: the send fails.
+#[tokio::test]
+async fn go_away_is_resent_by_5_3_and_a_broker_error_before() {
+    for (java, reconnect) in [
+        (JavaVersion::V5_3_3, true),
+        (JavaVersion::V5_3_3, false),
+        (JavaVersion::V5_1_4, true),
+        (JavaVersion::V4_9_8, true),
+    ] {
+        let c = cluster(2).await;
+        let p = producer(&c, |cfg| {
+            cfg.java = java;
+            cfg.go_away_reconnect = reconnect;
+        });
+        // Open connections to both brokers first, then broker-b starts going away.
+        let warm = join_all((0..8).map(|_| p.send(msg()))).await;
+        assert!(warm.iter().all(|o| o.is_ok()));
+        c.update_fault("broker-b", |f| f.go_away = true).unwrap();
+        let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
+        check_accounting(&p, &[warm, outcomes.clone()].concat());
+        let on_b: Vec<&Arc<SendOutcome>> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
+        assert!(!on_b.is_empty());
+        for o in on_b {
+            let a1 = &o.attempts[0];
+            match (java, reconnect) {
+                (JavaVersion::V5_3_3, true) => {
+                    assert!(o.is_ok(), "{java}: resent on a new connection: {:?}", o.result);
+                    assert_eq!((o.attempts.len(), a1.outcome), (1, AttemptOutcome::Ok));
+                    assert_eq!(o.result.as_ref().unwrap().broker.as_ref(), "broker-b");
+                }
+                (JavaVersion::V5_3_3, false) => {
+                    assert_eq!((a1.outcome, a1.java_error), (AttemptOutcome::SendFailed, Some(JavaError::SendRequest)));
+                    assert_eq!(a1.error.as_deref(), Some("send request failed"));
+                    assert!(o.is_ok() && o.attempts.len() == 2, "retried on broker-a: {:?}", o.attempts);
+                }
+                _ => {
+                    assert_eq!((a1.outcome, a1.code), (AttemptOutcome::BrokerError, Some(1500)), "{java}");
+                    assert_eq!(o.attempts.len(), 1, "{java}: not retried");
+                    let f = o.result.as_ref().unwrap_err();
+                    assert!(f.message.starts_with("CODE: 1500  DESC: please go away"), "{}", f.message);
+                }
+            }
+        }
+    }
+}
+
+/// The heartbeat (1 s after start, then every 30 s) to a hung broker times out after 3 s and,
+/// as `clientCloseSocketIfTimeout` says, closes the connection: the client's own close fails
+/// the sends waiting on it at once as "send request failed" (`failFast`, in 4.9.8 too: its
+/// close handler calls it), and they are retried with the time left. Sends begun at 1.5 s: the
+/// close comes at 4 s.
+#[tokio::test(start_paused = true)]
+async fn a_heartbeat_timeout_closes_the_connection_and_its_sends_fail_fast() {
+    for java in JavaVersion::ALL {
+        let c = cluster(2).await;
+        let p = java_producer(&c, java, true);
+        p.lookup(TOPIC).await.unwrap();
+        c.update_fault("broker-b", |f| f.hang = true).unwrap();
+        tokio::time::sleep(ms(1500)).await;
+        let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
+        check_accounting(&p, &outcomes);
+        let hung: Vec<&Arc<SendOutcome>> = outcomes.iter().filter(|o| first_broker(o) == "broker-b").collect();
+        assert_eq!(hung.len(), 4);
+        for o in hung {
+            let a1 = &o.attempts[0];
+            assert_eq!((a1.outcome, a1.java_error), (AttemptOutcome::SendFailed, Some(JavaError::SendRequest)));
+            assert_eq!(a1.error.as_deref(), Some("send request failed"));
+            assert_eq!(a1.latency, ms(2500), "{java}: failed when the heartbeat closed the connection");
+            assert!(o.is_ok() && o.attempts.len() == 2, "{java}: retried with 500 ms left");
+        }
+    }
+}
+
+/// A broker that closes the connection (FIN) on a send: 5.1.4+ fail the request at once
+/// (`channelInactive` → `failFast`) and retry it; 4.9.8 has no `channelInactive` handler, so the
+/// request waits for the response-table scan and times out.
+#[tokio::test(start_paused = true)]
+async fn a_connection_the_broker_closes_fails_fast_from_5_1_4_and_waits_for_the_scan_in_4_9_8() {
+    for java in JavaVersion::ALL {
+        let c = cluster(2).await;
+        c.update_fault("broker-b", |f| f.close_on_send = true).unwrap();
+        let p = java_producer(&c, java, false);
+        let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
+        check_accounting(&p, &outcomes);
+        for o in outcomes.iter().filter(|o| first_broker(o) == "broker-b") {
+            let a1 = &o.attempts[0];
+            if java == JavaVersion::V4_9_8 {
+                assert_eq!(a1.outcome, AttemptOutcome::Timeout, "4.9.8: {a1:?}");
+                assert!(a1.latency >= ms(4000), "4.9.8: the scan: {:?}", a1.latency);
+            } else {
+                assert_eq!(a1.outcome, AttemptOutcome::SendFailed, "{java}: {a1:?}");
+                assert!(a1.latency < ms(100), "{java}: at once");
+                assert!(o.is_ok(), "{java}: retried on broker-a");
+            }
+        }
+    }
 }

@@ -95,7 +95,13 @@ fn a_person_isolates_a_broker_and_brings_it_back() {
     let logs = std::env::temp_dir().join(format!("mqtui-e2e-logs-{}", std::process::id()));
     tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "160", "-y", "48", "env PS1='e2e$ ' bash --norc --noprofile"]);
     tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
-    let cmd = format!("MQTUI_LOG_DIR={} {} --scenario healthy --rate 100", logs.display(), env!("CARGO_BIN_EXE_mqtui"));
+    let state = std::env::temp_dir().join(format!("mqtui-e2e-state-{}", std::process::id()));
+    let cmd = format!(
+        "MQTUI_LOG_DIR={} MQTUI_STATE_DIR={} {} --scenario healthy --rate 100",
+        logs.display(),
+        state.display(),
+        env!("CARGO_BIN_EXE_mqtui")
+    );
     tmux.keys(&[&cmd, "Enter"]);
 
     // The three brokers, sends flowing.
@@ -130,6 +136,29 @@ fn a_person_isolates_a_broker_and_brings_it_back() {
     tmux.wait_for("the help overlay", 5, |s| s.contains("Help") && s.contains("show or hide this help"));
     tmux.keys(&["Escape"]);
     tmux.wait_for("help closed", 5, |s| !s.contains("show or hide this help"));
+
+    // Compose one message with a property and a sharding key: its own result opens when it
+    // completes; the next `s` on the topic starts from it.
+    tmux.keys(&["s"]);
+    tmux.wait_for("the compose form", 5, |s| s.contains("Send one message") && s.contains("hello from mqtui"));
+    for _ in 0..4 {
+        tmux.keys(&["Tab"]); // body → topic → tag → keys → props
+    }
+    tmux.keys(&["-l", "region=eu"]);
+    tmux.keys(&["Tab", "Tab"]); // → delay → key
+    tmux.keys(&["-l", "order-9"]);
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the composed message's result", 10, |s| {
+        s.contains("The message you composed") && s.contains("SEND_OK") && s.contains("stored")
+    });
+    assert!(s.contains("order-9 (ordered"), "its sharding key: {s}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the result closed", 5, |s| !s.contains("The message you composed"));
+    tmux.keys(&["s"]);
+    tmux.wait_for("the remembered message", 5, |s| s.contains("Send one message") && s.contains("region=eu"));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the form closed", 5, |s| !s.contains("Send one message"));
+    let _ = std::fs::remove_dir_all(&state);
 
     // Quit: the terminal is restored and the shell works.
     tmux.keys(&["q"]);

@@ -41,6 +41,7 @@ async fn rig(f: impl FnOnce(&mut ProducerConfig)) -> Rig {
         topic: TOPIC.into(),
         brokers: 3,
         attempt_timeout: producer.config().attempt_timeout,
+        java: producer.config().java,
         wall_base: chrono::Local.with_ymd_and_hms(2026, 11, 25, 12, 4, 0).unwrap(),
         clock_base: Instant::now(),
     };
@@ -226,4 +227,25 @@ async fn a_banner_says_why_when_the_name_server_is_gone() {
         "{screen}"
     );
     snapshot("banner_name_server_gone", screen);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ordered_and_transactional_sends_are_counted_and_shown() {
+    use mqtui::protocol::transaction::LocalState;
+    let mut r = rig(|_| {}).await;
+    for i in 0..6 {
+        let key = format!("order-{}", i % 2);
+        r.producer.send_ordered(Message::new(TOPIC, &b"ordered"[..]), &key, false).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for local in [LocalState::Commit, LocalState::Rollback, LocalState::Unknown] {
+        r.producer.send_in_transaction(Message::new(TOPIC, &b"tx"[..]), local).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let screen = r.draw(160, 30);
+    assert!(screen.contains("ordered 6 (by key, no failover)"), "{screen}");
+    assert!(screen.contains("half 3: commit 1 rollback 1 unknown 1"), "{screen}");
+    assert!(screen.contains("key order-1"), "{screen}");
+    assert!(screen.contains("half → rollback"), "{screen}");
+    snapshot("ordered_and_transactional", screen);
 }

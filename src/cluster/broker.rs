@@ -41,6 +41,66 @@ pub struct BrokerStats {
     pub duplicate_keys: u64,
     /// Send requests answered with an injected error, or dropped by a fault.
     pub faulted: u64,
+    /// Stored messages to be delivered later (a delay level, or a 5.x timer property).
+    pub delayed: u64,
+    /// Of those, the ones whose time has come (as the Java broker's schedule and timer would
+    /// have delivered them by now).
+    pub delayed_due: u64,
+    /// Stored messages with a sharding key (`__SHARDINGKEY`).
+    pub ordered: u64,
+    /// Keys this broker was the first to store a message of.
+    pub ordered_keys: u64,
+    /// Ordered messages born before a message of their key stored earlier: out of send order.
+    pub ordered_out_of_order: u64,
+    /// Ordered messages stored on another queue than their key's last message.
+    pub ordered_moved: u64,
+    /// Half messages stored (transactional sends).
+    pub half: u64,
+    /// Half messages committed (then stored on their topic), rolled back (dropped).
+    pub committed: u64,
+    pub rolled_back: u64,
+    /// END_TRANSACTION requests saying the producer does not know (yet).
+    pub end_unknown: u64,
+    /// CHECK_TRANSACTION_STATE requests sent to producers.
+    pub check_backs: u64,
+    /// Half messages checked back 15 times and still unknown: dropped.
+    pub discarded: u64,
+    /// Half messages waiting for their end now.
+    pub half_pending: u64,
+}
+
+/// The Java broker's `messageDelayLevel` default, in seconds: "1s 5s 10s 30s 1m 2m 3m 4m 5m
+/// 6m 7m 8m 9m 10m 20m 30m 1h 2h".
+pub const DELAY_LEVEL_SECS: [i64; 18] =
+    [1, 5, 10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200];
+
+/// `timerPrecisionMs`: a timer message's slot is its time rounded down to it (HookUtils).
+const TIMER_PRECISION_MS: i64 = 1000;
+
+/// When a message with these properties is due (Unix ms), stored at `now_ms`; None: at once.
+/// As the Java broker reads them: a delay level (capped at the highest) wins over the timer
+/// properties, TIMER_DELAY_SEC over TIMER_DELAY_MS over TIMER_DELIVER_MS.
+pub fn due_ms(props: &str, now_ms: i64) -> Option<i64> {
+    let num = |name: &str| properties::find(props, name).and_then(|v| v.trim().parse::<i64>().ok());
+    if let Some(level) = num(properties::DELAY).filter(|l| *l > 0) {
+        let i = (level.min(DELAY_LEVEL_SECS.len() as i64) - 1) as usize;
+        return Some(now_ms + DELAY_LEVEL_SECS[i] * 1000);
+    }
+    let at = if let Some(s) = num(properties::TIMER_DELAY_SEC) {
+        now_ms + s * 1000
+    } else if let Some(ms) = num(properties::TIMER_DELAY_MS) {
+        now_ms + ms
+    } else {
+        num(properties::TIMER_DELIVER_MS)?
+    };
+    if at <= now_ms {
+        return None;
+    }
+    Some(if at % TIMER_PRECISION_MS == 0 {
+        at - TIMER_PRECISION_MS
+    } else {
+        at / TIMER_PRECISION_MS * TIMER_PRECISION_MS
+    })
 }
 
 #[derive(Default)]
@@ -52,6 +112,26 @@ struct Counters {
     duplicates: AtomicU64,
     distinct: AtomicU64,
     faulted: AtomicU64,
+    delayed: AtomicU64,
+    ordered: AtomicU64,
+    ordered_keys: AtomicU64,
+    ordered_out_of_order: AtomicU64,
+    ordered_moved: AtomicU64,
+}
+
+/// What the brokers of one cluster share.
+pub(crate) struct Shared {
+    pub keys: Arc<Mutex<KeyWindow>>,
+    pub order: Arc<Mutex<super::order::OrderBook>>,
+}
+
+impl Shared {
+    pub fn new() -> Self {
+        Shared {
+            keys: Arc::new(Mutex::new(KeyWindow::new(KEY_WINDOW))),
+            order: Arc::new(Mutex::new(super::order::OrderBook::new(super::order::ORDER_KEYS))),
+        }
+    }
 }
 
 /// Keys remembered per generation of the cluster's duplicate detector.
@@ -95,8 +175,20 @@ pub(crate) struct BrokerCore {
     commit_log: AtomicI64,
     /// Shared by every broker of the cluster.
     keys: Arc<Mutex<KeyWindow>>,
+    order: Arc<Mutex<super::order::OrderBook>>,
+    /// This broker's place in the cluster (for the order book).
+    index: u8,
+    /// Half messages, producer connections, check-backs.
+    pub(crate) tx: super::transaction::Transactions,
     counters: Counters,
     put_tps: super::admin::PutTps,
+    /// Since when GO_AWAY is on (the first request that saw it): connections accepted before
+    /// are answered GO_AWAY. `go_away_on` mirrors it, so that the common case takes no lock.
+    go_away_since: Mutex<Option<tokio::time::Instant>>,
+    go_away_on: std::sync::atomic::AtomicBool,
+    /// Delayed messages by the second they are due in (memory bounded by the seconds, not the
+    /// messages).
+    due: Mutex<std::collections::BTreeMap<i64, u64>>,
 }
 
 impl BrokerCore {
@@ -105,7 +197,8 @@ impl BrokerCore {
         queues: i32,
         fault: watch::Receiver<BrokerFault>,
         acl: Option<crate::remoting::AclCredentials>,
-        keys: Arc<Mutex<KeyWindow>>,
+        shared: &Shared,
+        index: u8,
     ) -> Self {
         BrokerCore {
             name,
@@ -115,9 +208,15 @@ impl BrokerCore {
             acl,
             offsets: Mutex::new(HashMap::new()),
             commit_log: AtomicI64::new(0),
-            keys,
+            keys: shared.keys.clone(),
+            order: shared.order.clone(),
+            index,
+            tx: Default::default(),
             counters: Counters::default(),
             put_tps: super::admin::PutTps::new(),
+            go_away_since: Mutex::new(None),
+            go_away_on: Default::default(),
+            due: Default::default(),
         }
     }
 
@@ -133,6 +232,64 @@ impl BrokerCore {
             distinct_keys: c.distinct.load(Ordering::Relaxed),
             duplicate_keys: c.duplicates.load(Ordering::Relaxed),
             faulted: c.faulted.load(Ordering::Relaxed),
+            delayed: c.delayed.load(Ordering::Relaxed),
+            delayed_due: {
+                let now_s = chrono::Utc::now().timestamp_millis().div_euclid(1000);
+                self.due.lock().unwrap().range(..=now_s).map(|(_, n)| n).sum()
+            },
+            ordered: c.ordered.load(Ordering::Relaxed),
+            ordered_keys: c.ordered_keys.load(Ordering::Relaxed),
+            ordered_out_of_order: c.ordered_out_of_order.load(Ordering::Relaxed),
+            ordered_moved: c.ordered_moved.load(Ordering::Relaxed),
+            half: self.tx.counters.half.load(Ordering::Relaxed),
+            committed: self.tx.counters.committed.load(Ordering::Relaxed),
+            rolled_back: self.tx.counters.rolled_back.load(Ordering::Relaxed),
+            end_unknown: self.tx.counters.end_unknown.load(Ordering::Relaxed),
+            check_backs: self.tx.counters.check_backs.load(Ordering::Relaxed),
+            discarded: self.tx.counters.discarded.load(Ordering::Relaxed),
+            half_pending: self.tx.pending(),
+        }
+    }
+
+    /// END_TRANSACTION (oneway: nothing is answered).
+    fn handle_end_transaction(&self, req: &RemotingCommand) {
+        match crate::protocol::transaction::EndTransactionHeader::from_ext_fields(&req.ext_fields) {
+            Ok(h) => {
+                if let Some(c) = self.tx.end(&h) {
+                    self.store(&c.topic, c.queue, &[c.body_len]);
+                }
+            }
+            Err(e) => tracing::warn!(broker = %self.name, error = %e, "an END_TRANSACTION that does not decode"),
+        }
+    }
+
+    /// Checks an ordered message against its key's last one.
+    fn record_order(&self, props: Option<&str>, queue: i32, born: i64) {
+        let Some(key) = props.and_then(|p| properties::find(p, properties::SHARDING_KEY)) else { return };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        let seen = self.order.lock().unwrap().record(h.finish(), self.index, queue, born);
+        let c = &self.counters;
+        c.ordered.fetch_add(1, Ordering::Relaxed);
+        match seen {
+            super::order::Seen::First => c.ordered_keys.fetch_add(1, Ordering::Relaxed),
+            super::order::Seen::InOrder => 0,
+            super::order::Seen::OutOfOrder => c.ordered_out_of_order.fetch_add(1, Ordering::Relaxed),
+            super::order::Seen::Moved => c.ordered_moved.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+
+    /// Keeps a delayed message's due time.
+    fn record_delay(&self, props: Option<&str>) {
+        let Some(props) = props else { return };
+        // Cheap for the usual message: no delay property at all.
+        if !props.contains("DELAY") && !props.contains("TIMER_") {
+            return;
+        }
+        if let Some(due) = due_ms(props, chrono::Utc::now().timestamp_millis()) {
+            self.counters.delayed.fetch_add(1, Ordering::Relaxed);
+            // Due in the second that ends at or after it.
+            *self.due.lock().unwrap().entry((due + 999).div_euclid(1000)).or_default() += 1;
         }
     }
 
@@ -246,12 +403,39 @@ impl BrokerCore {
             };
             for e in &entries {
                 self.record_key(properties::find(&e.properties, properties::UNIQ_KEY));
+                self.record_delay(Some(&e.properties));
             }
             let sizes: Vec<usize> = entries.iter().map(|e| e.body.len()).collect();
             self.store(&header.topic, queue, &sizes)
+        } else if header
+            .properties
+            .as_deref()
+            .and_then(|p| properties::find(p, properties::TRAN_MSG))
+            .is_some_and(crate::remoting::java::parse_boolean)
+        {
+            // A half message: kept on the half topic until its end.
+            self.record_key(uniq);
+            let (half_offset, ids) = self.store(crate::protocol::transaction::HALF_TOPIC, 0, &[req.body.len()]);
+            let at = crate::protocol::msgid::decode_offset_msg_id(&ids[0]).map_or(0, |(_, at)| at);
+            let store_host = *self.addr.lock().unwrap();
+            let m = super::transaction::half_message(
+                &header.topic,
+                queue,
+                half_offset,
+                at,
+                &header,
+                req.body.clone(),
+                peer,
+                store_host,
+            );
+            self.tx.put_half(m, ids[0].clone());
+            (half_offset, ids)
         } else {
             let _compressed = header.sys_flag & SYSFLAG_COMPRESSED != 0;
             self.record_key(uniq);
+            self.record_delay(header.properties.as_deref());
+            // Checked just before it is stored.
+            self.record_order(header.properties.as_deref(), queue, header.born_timestamp);
             self.store(&header.topic, queue, &[req.body.len()])
         };
         let code = fault.store_status.unwrap_or(ResponseCode::SUCCESS.code());
@@ -273,8 +457,37 @@ impl BrokerCore {
     }
 }
 
+impl BrokerCore {
+    /// Whether a request on a connection accepted at `accepted` is answered GO_AWAY.
+    fn going_away(&self, on: bool, accepted: tokio::time::Instant) -> bool {
+        if !on && !self.go_away_on.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut since = self.go_away_since.lock().unwrap();
+        match (on, *since) {
+            (true, None) => *since = Some(tokio::time::Instant::now()),
+            (false, Some(_)) => *since = None,
+            _ => {}
+        }
+        self.go_away_on.store(since.is_some(), Ordering::Relaxed);
+        since.is_some_and(|s| accepted < s)
+    }
+}
+
 impl Handler for BrokerCore {
     fn handle(&self, req: RemotingCommand, peer: SocketAddr) -> Reply {
+        self.handle_on(req, peer, tokio::time::Instant::now())
+    }
+
+    fn opened(&self, peer: SocketAddr, channel: tokio::sync::mpsc::Sender<RemotingCommand>) {
+        self.tx.opened(peer, channel);
+    }
+
+    fn closed(&self, peer: SocketAddr) {
+        self.tx.closed(peer);
+    }
+
+    fn handle_on(&self, req: RemotingCommand, peer: SocketAddr, accepted: tokio::time::Instant) -> Reply {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         let fault = self.fault.borrow().clone();
         let is_send = matches!(
@@ -291,6 +504,16 @@ impl Handler for BrokerCore {
             self.counters.faulted.fetch_add(1, Ordering::Relaxed);
             return Reply::Close;
         }
+        if self.going_away(fault.go_away, accepted) {
+            if is_send {
+                self.counters.faulted.fetch_add(1, Ordering::Relaxed);
+            }
+            return Reply::Now(RemotingCommand::response_to(
+                &req,
+                ResponseCode::GO_AWAY.code(),
+                Some("please go away".into()),
+            ));
+        }
         if let Some(acl) = &self.acl {
             if let Err(why) = crate::remoting::acl::verify(acl, &req) {
                 return Reply::Now(RemotingCommand::response_to(
@@ -302,7 +525,15 @@ impl Handler for BrokerCore {
         }
         let resp = match RequestCode::from_code(req.code) {
             _ if is_send => self.handle_send(&req, &fault, peer),
-            Some(RequestCode::HEART_BEAT | RequestCode::UNREGISTER_CLIENT | RequestCode::UPDATE_AND_CREATE_TOPIC) => {
+            Some(RequestCode::HEART_BEAT) => {
+                self.tx.heartbeat(peer, &req.body);
+                RemotingCommand::response_to(&req, ResponseCode::SUCCESS.code(), None)
+            }
+            Some(RequestCode::END_TRANSACTION) => {
+                self.handle_end_transaction(&req);
+                return Reply::Never;
+            }
+            Some(RequestCode::UNREGISTER_CLIENT | RequestCode::UPDATE_AND_CREATE_TOPIC) => {
                 RemotingCommand::response_to(&req, ResponseCode::SUCCESS.code(), None)
             }
             Some(RequestCode::GET_MAX_OFFSET) => {
@@ -353,6 +584,21 @@ pub(crate) fn not_supported(req: &RemotingCommand) -> RemotingCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn due_times_as_the_java_broker_reads_them() {
+        let p = |pairs: &[(&str, &str)]| properties::encode(pairs.iter().copied());
+        let now = 1_000_000_500;
+        assert_eq!(due_ms(&p(&[("DELAY", "2")]), now), Some(now + 5_000));
+        assert_eq!(due_ms(&p(&[("DELAY", "99")]), now), Some(now + 7_200_000), "capped at level 18");
+        assert_eq!(due_ms(&p(&[("DELAY", "3"), ("TIMER_DELAY_MS", "1")]), now), Some(now + 10_000), "the level wins");
+        // Timers: rounded down to the 1 s precision, an exact second one precision earlier.
+        assert_eq!(due_ms(&p(&[("TIMER_DELAY_MS", "3000")]), now), Some(1_000_003_000));
+        assert_eq!(due_ms(&p(&[("TIMER_DELAY_SEC", "2")]), now), Some(1_000_002_000));
+        assert_eq!(due_ms(&p(&[("TIMER_DELIVER_MS", "1000004000")]), now), Some(1_000_003_000));
+        assert_eq!(due_ms(&p(&[("TIMER_DELIVER_MS", "5")]), now), None, "a time gone by: at once");
+        assert_eq!(due_ms(&p(&[("KEYS", "k")]), now), None);
+    }
 
     #[test]
     fn the_key_window_finds_recent_repeats_and_stays_bounded() {

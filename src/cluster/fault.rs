@@ -23,6 +23,11 @@ pub struct BrokerFault {
     pub hang: bool,
     /// Close the connection when a send arrives.
     pub close_on_send: bool,
+    /// Going away, as a 5.x broker or proxy that shuts down: every request on a connection made
+    /// before this was set is answered GO_AWAY (1500, "please go away"); new connections are
+    /// served. (A Java server sends it only to clients newer than 5.3.1; this one to all, so that
+    /// each client version's handling shows.)
+    pub go_away: bool,
     /// Stop listening and drop every connection.
     pub down: bool,
 }
@@ -54,6 +59,9 @@ impl fmt::Display for BrokerFault {
         }
         if self.close_on_send {
             parts.push("close on send".to_string());
+        }
+        if self.go_away {
+            parts.push("go away".to_string());
         }
         if !self.latency.is_zero() || !self.jitter.is_zero() {
             if self.jitter.is_zero() {

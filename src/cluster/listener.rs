@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::remoting::server::{listen, Handler, ServerHandle};
+use crate::remoting::server::{listen_with, Handler, ServerHandle};
 
 /// Binds `addr` now (so a port in use is an error at start), then follows `down`: true stops the
 /// server and drops its connections, false listens again on the same address.
@@ -16,8 +16,9 @@ pub(crate) async fn supervise(
     addr: SocketAddr,
     handler: Arc<dyn Handler>,
     mut down: watch::Receiver<bool>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let first = listen(addr, handler.clone()).await?;
+    let first = listen_with(addr, handler.clone(), tls.clone()).await?;
     let local = first.local_addr();
     let task = tokio::spawn(async move {
         let mut server: Option<ServerHandle> = Some(first);
@@ -30,7 +31,7 @@ pub(crate) async fn supervise(
                     }
                     tracing::info!(%local, "listener down");
                 }
-                (false, false) => match listen(local, handler.clone()).await {
+                (false, false) => match listen_with(local, handler.clone(), tls.clone()).await {
                     Ok(s) => {
                         tracing::info!(%local, "listener up");
                         server = Some(s);

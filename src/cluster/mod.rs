@@ -7,7 +7,9 @@ mod broker;
 pub mod fault;
 mod listener;
 mod namesrv;
+mod order;
 pub mod scenario;
+mod transaction;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -37,6 +39,8 @@ pub struct ClusterConfig {
     pub cluster_name: String,
     /// Brokers require requests signed with these (ACL 1.0) and answer NO_PERMISSION otherwise.
     pub acl: Option<crate::remoting::AclCredentials>,
+    /// The name server and brokers speak TLS only (`tls.server.mode=enforcing`).
+    pub tls: Option<crate::remoting::tls::TlsServer>,
 }
 
 impl Default for ClusterConfig {
@@ -48,6 +52,7 @@ impl Default for ClusterConfig {
             queues: 4,
             cluster_name: "DemoCluster".to_string(),
             acl: None,
+            tls: None,
         }
     }
 }
@@ -124,19 +129,31 @@ impl DemoCluster {
         }
         let mut tasks = Vec::new();
         let mut brokers = Vec::new();
-        let keys = Arc::new(std::sync::Mutex::new(broker::KeyWindow::new(broker::KEY_WINDOW)));
+        let shared = broker::Shared::new();
         for i in 0..cfg.brokers {
             let name = broker_name(i);
             let (fault_tx, fault_rx) = watch::channel(BrokerFault::default());
             let (down_tx, down_rx) = watch::channel(false);
-            let core = Arc::new(BrokerCore::new(name.clone(), cfg.queues, fault_rx, cfg.acl.clone(), keys.clone()));
+            let core = Arc::new(BrokerCore::new(name.clone(), cfg.queues, fault_rx, cfg.acl.clone(), &shared, i as u8));
             let port = cfg.broker_base_port.map_or(0, |b| b.saturating_add(i as u16));
             let addr = SocketAddr::new(cfg.namesrv_addr.ip(), port);
-            let (local, task) = listener::supervise(addr, core.clone(), down_rx)
-                .await
-                .map_err(|err| ClusterError::Listen { who: name.clone(), addr, err })?;
+            let (local, task) =
+                listener::supervise(addr, core.clone(), down_rx, cfg.tls.as_ref().map(|t| t.acceptor.clone()))
+                    .await
+                    .map_err(|err| ClusterError::Listen { who: name.clone(), addr, err })?;
             *core.addr.lock().unwrap() = local;
             tasks.push(task);
+            // TransactionalMessageCheckService: check-backs for half messages left unknown.
+            let checker = core.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                loop {
+                    tick.tick().await;
+                    for (channel, cmd) in checker.tx.due_checks(tokio::time::Instant::now(), &checker.name) {
+                        let _ = channel.try_send(cmd);
+                    }
+                }
+            }));
             brokers.push(BrokerSlot { core, fault: fault_tx, down: down_tx });
         }
         let (ns_fault, ns_fault_rx) = watch::channel(NameServerFault::default());
@@ -147,9 +164,14 @@ impl DemoCluster {
             fault: ns_fault_rx,
             requests: Mutex::new(0),
         });
-        let (namesrv_addr, task) = listener::supervise(cfg.namesrv_addr, namesrv.clone(), ns_down_rx)
-            .await
-            .map_err(|err| ClusterError::Listen { who: "the name server".into(), addr: cfg.namesrv_addr, err })?;
+        let (namesrv_addr, task) = listener::supervise(
+            cfg.namesrv_addr,
+            namesrv.clone(),
+            ns_down_rx,
+            cfg.tls.as_ref().map(|t| t.acceptor.clone()),
+        )
+        .await
+        .map_err(|err| ClusterError::Listen { who: "the name server".into(), addr: cfg.namesrv_addr, err })?;
         tasks.push(task);
         let (events, _) = broadcast::channel(256);
         Ok(DemoCluster {

@@ -37,7 +37,7 @@ use super::fault::{BrokerFault, NameServerFault, STORE_STATUSES};
 use crate::remoting::ResponseCode;
 
 /// The names of the built-in scenarios.
-pub const BUILTIN: [&str; 7] = ["healthy", "slow-broker", "broker-down", "hang", "busy", "flapping", "demo"];
+pub const BUILTIN: [&str; 8] = ["healthy", "slow-broker", "broker-down", "hang", "busy", "go-away", "flapping", "demo"];
 
 #[derive(Debug, Error)]
 pub enum ScenarioError {
@@ -71,6 +71,8 @@ pub struct Change {
     pub status: Option<String>,
     pub hang: Option<bool>,
     pub close: Option<bool>,
+    /// GO_AWAY on the connections made before (a 5.x broker shutting down).
+    pub go_away: Option<bool>,
     pub down: Option<bool>,
     /// `up = true` is `down = false`.
     pub up: Option<bool>,
@@ -163,6 +165,9 @@ impl Change {
         }
         if let Some(v) = self.close {
             f.close_on_send = v;
+        }
+        if let Some(v) = self.go_away {
+            f.go_away = v;
         }
         if let Some(v) = self.down {
             f.down = v;
@@ -258,6 +263,7 @@ struct FileStep {
     status: Option<String>,
     hang: Option<bool>,
     close: Option<bool>,
+    go_away: Option<bool>,
     down: Option<bool>,
     up: Option<bool>,
     slow_ms: Option<u64>,
@@ -278,6 +284,7 @@ impl FileStep {
             status: self.status.clone(),
             hang: self.hang,
             close: self.close,
+            go_away: self.go_away,
             down: self.down,
             up: self.up,
             slow_ms: self.slow_ms,
@@ -398,6 +405,11 @@ impl Scenario {
                     step(13.0, b, clear()),
                 ],
             ),
+            "go-away" => (
+                "broker-b answers GO_AWAY on its open connections from 3 s to 13 s, as a 5.x broker shutting down (5.3 clients reconnect and resend; older ones see a broker error); every 40 s",
+                40.0,
+                vec![step(3.0, b, Change { go_away: Some(true), ..Default::default() }), step(13.0, b, clear())],
+            ),
             "flapping" => ("broker-b goes down for 4 s every 8 s", 8.0, vec![step(2.0, b, down()), step(6.0, b, clear())]),
             "demo" => (
                 "broker-b slow (700 ms) from 2 s to 10 s, broker-c down from 10 s to 18 s, all healthy until 30 s; repeats",
@@ -461,7 +473,9 @@ pub fn describe(step: &Step) -> String {
     if let Some(v) = &c.status {
         parts.push(format!("status {v}"));
     }
-    for (flag, name) in [(c.hang, "hang"), (c.close, "close on send"), (c.down, "down"), (c.up, "up")] {
+    for (flag, name) in
+        [(c.hang, "hang"), (c.close, "close on send"), (c.go_away, "go away"), (c.down, "down"), (c.up, "up")]
+    {
         if let Some(v) = flag {
             parts.push(if v { name.to_string() } else { format!("no {name}") });
         }

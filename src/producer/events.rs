@@ -25,6 +25,8 @@ pub enum AttemptOutcome {
     Timeout,
     /// The connection closed while waiting, or anything else.
     Unknown,
+    /// A oneway request handed to the connection: no reply comes, nothing more is known.
+    Written,
 }
 
 impl AttemptOutcome {
@@ -36,6 +38,7 @@ impl AttemptOutcome {
             AttemptOutcome::SendFailed => "send_failed",
             AttemptOutcome::Timeout => "timeout",
             AttemptOutcome::Unknown => "unknown",
+            AttemptOutcome::Written => "written",
         }
     }
 
@@ -65,6 +68,8 @@ pub struct AttemptRecord {
     pub code: Option<i32>,
     /// Why it failed, in the Java client's words.
     pub error: Option<String>,
+    /// The Java exception behind the failure.
+    pub java_error: Option<super::JavaError>,
     /// The not-available window the fault strategy applied to the broker for this attempt
     /// (zero: none; `None`: fault avoidance off, nothing recorded).
     pub isolation: Option<Duration>,
@@ -98,7 +103,20 @@ pub enum FailureKind {
     SendFailed,
     /// The last attempt timed out (or no time was left).
     Timeout,
+    /// The async sender executor's queue was full ("executor rejected "): never attempted.
+    Rejected,
     Unknown,
+}
+
+impl FailureKind {
+    /// The failure a failed attempt without a response makes.
+    pub fn of_attempt(outcome: AttemptOutcome) -> FailureKind {
+        match outcome {
+            AttemptOutcome::SendFailed => FailureKind::SendFailed,
+            AttemptOutcome::Timeout => FailureKind::Timeout,
+            _ => FailureKind::Unknown,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,13 +139,34 @@ pub struct SendOutcome {
     pub started_wall: chrono::DateTime<chrono::Local>,
     pub latency: Duration,
     pub attempts: Vec<AttemptRecord>,
+    /// Ok for a oneway send (`oneway`): the request was handed to the connection, and its
+    /// `Stored` holds only the broker and queue it went to (no offset, no offset id).
     pub result: Result<Stored, Failure>,
+    /// A oneway send (`sendOneway`): no reply awaited, so nothing is known of the broker's side.
+    pub oneway: bool,
+    /// An ordered send's sharding key (`SelectMessageQueueByHash`'s argument).
+    pub sharding_key: Option<Arc<str>>,
+    /// A transactional send's end: what END_TRANSACTION said (None: not a transaction, or its
+    /// half message was not stored).
+    pub transaction: Option<TransactionEnd>,
+}
+
+/// What `sendMessageInTransaction` did once its half message was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionEnd {
+    /// The local transaction's state END_TRANSACTION carried (ROLLBACK for a stored non-OK
+    /// status, as Java).
+    pub local: crate::protocol::transaction::LocalState,
+    /// Whether END_TRANSACTION was written, or why not (Java logs it and goes on; the broker
+    /// will check back).
+    pub end: Result<(), String>,
 }
 
 impl SendOutcome {
     /// `SEND_OK`, `FLUSH_DISK_TIMEOUT`, …, or `FAILED`.
     pub fn status_name(&self) -> &'static str {
         match &self.result {
+            Ok(_) if self.oneway => "ONEWAY",
             Ok(s) => s.status.name(),
             Err(_) => "FAILED",
         }

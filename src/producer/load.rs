@@ -4,46 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
 
 use super::{Producer, SendOutcome};
+use crate::content::Content;
 use crate::protocol::message::Message;
-
-/// What to send.
-#[derive(Debug, Clone)]
-pub struct MessageTemplate {
-    pub topic: String,
-    pub size: usize,
-    pub tag: Option<String>,
-    pub keys: Option<String>,
-    /// User properties on every message.
-    pub props: Vec<(String, String)>,
-    /// Messages per send: 1, or a SEND_BATCH_MESSAGE of this many.
-    pub batch: usize,
-}
-
-impl MessageTemplate {
-    fn body(&self) -> Bytes {
-        // Printable, so a body shows as text in any tool.
-        Bytes::from((0..self.size).map(|i| b'a' + (i % 26) as u8).collect::<Vec<u8>>())
-    }
-
-    pub fn build(&self, body: &Bytes) -> Message {
-        let mut m = Message::new(self.topic.clone(), body.clone());
-        if let Some(t) = &self.tag {
-            m = m.with_tags(t);
-        }
-        if let Some(k) = &self.keys {
-            m = m.with_keys(&k.split_whitespace().collect::<Vec<_>>());
-        }
-        for (k, v) in &self.props {
-            m.set_property(k, v.clone());
-        }
-        m
-    }
-}
 
 /// Settings that may change while the driver runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,13 +34,12 @@ pub struct StopAfter {
 /// hot path). Returns the number of sends started.
 pub async fn run(
     producer: Producer,
-    template: MessageTemplate,
+    content: Content,
     mut settings: watch::Receiver<LoadSettings>,
     stop: StopAfter,
     mut cancel: watch::Receiver<bool>,
     out: Option<mpsc::Sender<Arc<SendOutcome>>>,
 ) -> u64 {
-    let body = template.body();
     let start = Instant::now();
     let end = stop.duration.map(|d| start + d);
     let mut current = *settings.borrow_and_update();
@@ -83,6 +48,8 @@ pub async fn run(
     let mut permits_total = current.concurrency.clamp(1, max_permits);
     let mut started: u64 = 0;
     let mut next_at = start;
+    // Per sharding key, the end of its last send.
+    let mut chains: std::collections::HashMap<String, tokio::sync::oneshot::Receiver<()>> = Default::default();
     loop {
         if stop.count.is_some_and(|c| started >= c) || *cancel.borrow() {
             break;
@@ -140,15 +107,46 @@ pub async fn run(
             _ = cancel.changed() => continue,
         };
         let p = producer.clone();
-        let msgs: Vec<Message> = (0..template.batch.max(1)).map(|_| template.build(&body)).collect();
+        let per_send = if content.oneway { 1 } else { content.batch as u64 };
+        let oneway = content.oneway;
+        let msgs: Vec<Message> = (1..=per_send).map(|i| content.build(started * per_send + i)).collect();
+        let key = if per_send == 1 { content.sharding_key(started + 1) } else { None };
+        let tx = if per_send == 1 { content.transaction(started + 1) } else { None };
+        // An ordered send waits for the previous send of its key to end, as an application that
+        // orders by key sends them one after the other (Java's ordered example sends them sync):
+        // sends of one key in flight together could be stored in any order.
+        let (after, done) = match &key {
+            Some(k) => {
+                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                (chains.insert(k.clone(), rx), Some(tx))
+            }
+            None => (None, None),
+        };
+        if chains.len() > 4096 && started % 4096 == 0 {
+            // Keys whose last send has ended need no entry.
+            chains.retain(|_, rx| matches!(rx.try_recv(), Err(tokio::sync::oneshot::error::TryRecvError::Empty)));
+        }
         let out = out.clone();
         tokio::spawn(async move {
-            let outcome = if msgs.len() == 1 {
+            if let Some(prev) = after {
+                // Ended or dropped: either way the previous send is over.
+                let _ = prev.await;
+            }
+            let outcome = if let Some(local) = tx {
+                p.send_in_transaction(msgs.into_iter().next().expect("one message"), local).await
+            } else if let Some(key) = key {
+                p.send_ordered(msgs.into_iter().next().expect("one message"), &key, oneway).await
+            } else if oneway {
+                p.send_oneway(msgs.into_iter().next().expect("one message")).await
+            } else if msgs.len() == 1 {
                 p.send(msgs.into_iter().next().expect("one message")).await
             } else {
                 p.send_batch(msgs).await
             };
             drop(permit);
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
             if let Some(out) = out {
                 let _ = out.send(outcome).await;
             }

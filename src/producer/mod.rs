@@ -1,26 +1,34 @@
-//! The async producer: the Java client's `sendMessageAsync` path, step by step.
+//! The async producer: the Java client's `sendMessageAsync` path, step by step, as the version
+//! chosen by [`ProducerConfig::java`] makes it (`java.rs` names the differences, `attempt.rs`
+//! is the loop).
 //!
 //! 1. Send the request on the chosen broker's connection with the time left of the send's timeout.
-//! 2. On completion take the response, or the failure, from the pending request.
+//! 2. The response, or the failure: the response-table scan fails a request 1-2 s after its
+//!    timeout; a closed connection fails it at once (or, 4.9.8 on a peer FIN, leaves it to the scan).
 //! 3. A response goes through `processSendResponse`: SUCCESS → SEND_OK; FLUSH_DISK_TIMEOUT /
 //!    FLUSH_SLAVE_TIMEOUT / SLAVE_NOT_AVAILABLE → that status (stored, not retried); any other
 //!    code → a broker error.
-//! 4. Any response updates the broker's fault item with the measured latency, isolation = false;
-//!    a broker error then updates it with isolation = true and ends the send WITHOUT retry (the
-//!    Java client does not retry broker errors on the async path).
-//! 5. No response ("send request failed", "wait response timeout N ms", "unknown reason"):
-//!    isolation = true, then retry while attempts remain (`retries`, default 2) and time is left,
-//!    on a queue of another broker chosen by the fault strategy, with the time LEFT, never a fresh
-//!    timeout. The retry keeps the first request's header (queue id, broker name) and gets a new
-//!    opaque, as Java's `onExceptionImpl` does.
+//! 4. A response updates the broker's fault item with the measured latency (isolation = false);
+//!    a broker error updates it with isolation = true and ends the send WITHOUT retry.
+//! 5. No response: isolation = true, then `onExceptionImpl` retries while attempts remain
+//!    (`retries`, default 2) — and, 5.3.2+, time is left — on a queue of another broker, with the
+//!    time LEFT, never a fresh timeout, keeping the first request's header, with a new opaque.
 //!
 //! Beyond Java, opt-in: `attempt_timeout` caps each attempt at min(cap, time left) so that a hung
 //! broker cannot eat the whole budget and a retry still fits.
 
+mod attempt;
 pub mod events;
 pub mod fault;
+pub mod heartbeat;
+pub mod java;
 pub mod load;
+mod oneway;
 pub mod route;
+pub mod selector;
+pub mod sender;
+mod sync;
+mod transaction;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,14 +41,15 @@ use tokio::time::Instant;
 use crate::protocol::message::{self, Message};
 use crate::protocol::msgid::UniqIdGenerator;
 use crate::protocol::properties;
-use crate::protocol::send::{batch_request, process_send_response, single_request, SendStatus, SendTarget};
-use crate::remoting::codes::response_code_label;
-use crate::remoting::{next_opaque, ConnectionPool, InvokeError};
+use crate::remoting::ConnectionPool;
 pub use events::{
     AttemptOutcome, AttemptRecord, Event, EventStream, Failure, FailureKind, FaultChange, SendOutcome, Stored,
+    TransactionEnd,
 };
 pub use fault::{FaultItem, FaultTable, LatencyFaultTolerance};
+pub use java::{JavaError, JavaVersion};
 pub use route::{RouteCache, RouteError, TopicPublishInfo};
+pub use sender::{SenderLimits, SenderState};
 
 /// How the producer behaves. Defaults are the Java client's, except fault avoidance (on: the
 /// console exists to show it).
@@ -71,6 +80,22 @@ pub struct ProducerConfig {
     pub acl: Option<crate::remoting::AclCredentials>,
     /// Where to connect instead of a broker's address (the `--chaos` proxies).
     pub addr_map: Option<Arc<dyn crate::chaos::AddrMap>>,
+    /// The Java client version whose async send path to reproduce.
+    pub java: JavaVersion,
+    /// `enableReconnectForGoAway` (5.2+; default true).
+    pub go_away_reconnect: bool,
+    /// HEART_BEAT to every master, 1 s after start and every 30 s (the Java client always does).
+    pub heartbeats: bool,
+    /// The async sender executor and the async semaphore (Java's sizes by default).
+    pub sender: SenderLimits,
+    /// The 5.x client's namespace: topics and the group travel as `NS%name`.
+    pub namespace: Option<String>,
+    /// TLS on every connection (`useTLS`).
+    pub tls: Option<crate::remoting::tls::TlsClient>,
+    /// What `checkLocalTransaction` answers a broker's check-back with.
+    pub transaction_check: crate::protocol::transaction::LocalState,
+    /// `compressType`, `compressLevel`, `compressMsgBodyOverHowmuch` (zlib, 5, 4096).
+    pub compression: crate::protocol::compress::Compression,
 }
 
 impl Default for ProducerConfig {
@@ -90,6 +115,14 @@ impl Default for ProducerConfig {
             queue_seed: None,
             acl: None,
             addr_map: None,
+            java: JavaVersion::default(),
+            go_away_reconnect: true,
+            heartbeats: true,
+            sender: SenderLimits::java(),
+            namespace: None,
+            transaction_check: crate::protocol::transaction::LocalState::Commit,
+            tls: None,
+            compression: Default::default(),
         }
     }
 }
@@ -99,16 +132,36 @@ pub fn parse_namesrvs(s: &str) -> Vec<String> {
     s.split([';', ',']).map(str::trim).filter(|a| !a.is_empty()).map(str::to_string).collect()
 }
 
+/// How a send goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `send(msg, callback)`.
+    Async,
+    /// `sendOneway`.
+    Oneway,
+    /// `sendMessageInTransaction`: a sync half message, then END_TRANSACTION with this state.
+    Transaction(crate::protocol::transaction::LocalState),
+}
+
 /// What one send carries.
 enum Payload<'a> {
     One(&'a Message),
-    Batch { topic: &'a str, msgs: &'a [Message], props: String },
+    /// `send(msg, SelectMessageQueueByHash, key)`: `sendSelectImpl`, the key's queue.
+    Ordered {
+        msg: &'a Message,
+        key: &'a str,
+    },
+    Batch {
+        topic: &'a str,
+        msgs: &'a [Message],
+        props: String,
+    },
 }
 
 impl Payload<'_> {
     fn topic(&self) -> &str {
         match self {
-            Payload::One(m) => &m.topic,
+            Payload::One(m) | Payload::Ordered { msg: m, .. } => &m.topic,
             Payload::Batch { topic, .. } => topic,
         }
     }
@@ -117,6 +170,12 @@ impl Payload<'_> {
     fn validate(&self) -> Result<(), String> {
         match self {
             Payload::One(m) => message::validate(m).map_err(|e| e.to_string()),
+            Payload::Ordered { msg, key } => {
+                if key.is_empty() {
+                    return Err("the sharding key is empty".into());
+                }
+                message::validate(msg).map_err(|e| e.to_string())
+            }
             Payload::Batch { topic, msgs, .. } => {
                 if msgs.is_empty() {
                     return Err("a batch needs at least one message".into());
@@ -140,6 +199,24 @@ impl Payload<'_> {
     }
 }
 
+impl Payload<'_> {
+    /// The sharding key of an ordered send.
+    fn key(&self) -> Option<&str> {
+        match self {
+            Payload::Ordered { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The message, unless this is a batch.
+    fn message(&self) -> Option<&Message> {
+        match self {
+            Payload::One(m) | Payload::Ordered { msg: m, .. } => Some(m),
+            Payload::Batch { .. } => None,
+        }
+    }
+}
+
 /// Running totals, cheap to read at any time.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -148,6 +225,10 @@ pub struct Counters {
     pub failed: AtomicU64,
     pub attempts: AtomicU64,
     pub in_flight: AtomicU64,
+    /// Oneway sends handed to a connection (neither ok nor failed: nothing is known).
+    pub oneway: AtomicU64,
+    /// CHECK_TRANSACTION_STATE requests answered.
+    pub check_backs: AtomicU64,
 }
 
 /// A copy of [`Counters`].
@@ -158,6 +239,8 @@ pub struct CountersSnapshot {
     pub failed: u64,
     pub attempts: u64,
     pub in_flight: u64,
+    pub oneway: u64,
+    pub check_backs: u64,
 }
 
 struct Inner {
@@ -179,11 +262,20 @@ struct Inner {
     next_send: AtomicU64,
     counters: Counters,
     refresher: Mutex<Option<JoinHandle<()>>>,
+    /// The remoting client's response-table scan, from the producer's start.
+    scan: java::ResponseScan,
+    /// `clientIP@instanceName`, as the heartbeats name this client.
+    client_id: String,
+    heartbeats: Mutex<Option<JoinHandle<()>>>,
+    sender: sender::AsyncSender,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Some(t) = self.refresher.get_mut().unwrap().take() {
+            t.abort();
+        }
+        if let Some(t) = self.heartbeats.get_mut().unwrap().take() {
             t.abort();
         }
         for b in self.outcomes.get_mut().unwrap().iter() {
@@ -208,13 +300,18 @@ fn table_code(t: FaultTable) -> u8 {
 impl Producer {
     /// A producer; it contacts nothing until the first send or [`Producer::lookup`]. Must be
     /// called inside a tokio runtime (it starts the route refresh task).
-    pub fn new(config: ProducerConfig) -> Producer {
-        let pool = ConnectionPool::with_acl(config.acl.clone());
+    pub fn new(mut config: ProducerConfig) -> Producer {
+        // DefaultMQProducer.start: `setProducerGroup(withNamespace(producerGroup))`.
+        if let Some(ns) = &config.namespace {
+            config.group = crate::protocol::namespace::wrap(ns, &config.group);
+        }
+        let pool = ConnectionPool::with_acl(config.acl.clone()).with_tls(config.tls.clone());
         let mut cache = RouteCache::new(config.namesrvs.clone(), pool.clone(), config.api_timeout);
         cache.seed = config.queue_seed;
         let routes = Arc::new(cache);
         let (events, _) = broadcast::channel(config.event_capacity.max(16));
         let (warnings, _) = broadcast::channel(64);
+        let sender = sender::AsyncSender::new(config.sender);
         let inner = Arc::new(Inner {
             avoidance: AtomicBool::new(config.fault_avoidance),
             table: AtomicU8::new(table_code(config.fault_table)),
@@ -230,7 +327,15 @@ impl Producer {
             next_send: AtomicU64::new(1),
             counters: Counters::default(),
             refresher: Mutex::new(None),
+            scan: java::ResponseScan::started_at(Instant::now()),
+            client_id: format!("{}@{}", crate::protocol::msgid::local_ipv4(), std::process::id()),
+            heartbeats: Mutex::new(None),
+            sender,
         });
+        Producer::answer_check_backs(&inner);
+        if inner.config.heartbeats {
+            *inner.heartbeats.lock().unwrap() = Some(heartbeat::start(&inner));
+        }
         let weak = Arc::downgrade(&inner);
         let period = inner.config.route_refresh;
         let task = tokio::spawn(async move {
@@ -280,7 +385,14 @@ impl Producer {
             failed: c.failed.load(Ordering::Relaxed),
             attempts: c.attempts.load(Ordering::Relaxed),
             in_flight: c.in_flight.load(Ordering::Relaxed),
+            oneway: c.oneway.load(Ordering::Relaxed),
+            check_backs: c.check_backs.load(Ordering::Relaxed),
         }
+    }
+
+    /// How full the async sender executor and the async semaphore are.
+    pub fn sender_state(&self) -> SenderState {
+        self.inner.sender.state()
     }
 
     /// GET_ROUTEINFO_BY_TOPIC requests made so far.
@@ -317,7 +429,17 @@ impl Producer {
 
     /// The route of `topic`, looked up if not cached.
     pub async fn lookup(&self, topic: &str) -> Result<Arc<TopicPublishInfo>, RouteError> {
-        self.inner.routes.get(topic).await
+        match &self.inner.config.namespace {
+            Some(ns) => self.inner.routes.get(&crate::protocol::namespace::wrap(ns, topic)).await,
+            None => self.inner.routes.get(topic).await,
+        }
+    }
+
+    /// `msg.setTopic(withNamespace(msg.getTopic()))`, as every 5.x send does.
+    fn wrap_topic(&self, msg: &mut Message) {
+        if let Some(ns) = &self.inner.config.namespace {
+            msg.topic = crate::protocol::namespace::wrap(ns, &msg.topic);
+        }
     }
 
     /// Looks every known topic up again (also done every `route_refresh`).
@@ -369,14 +491,47 @@ impl Producer {
     }
 
     /// Sends one message and returns when it has ended: stored, or failed for good. Never takes
-    /// longer than the timeout (plus the time to notice it passed). The outcome is shared with
+    /// longer than the timeout plus the scan's 1-2 s (a request is failed at the first
+    /// once-a-second scan at or after its timeout + 1 s, as Java's). The outcome is shared with
     /// the event subscribers (no copy).
     pub async fn send(&self, mut msg: Message) -> Arc<SendOutcome> {
+        self.wrap_topic(&mut msg);
         if msg.uniq_key().is_none() {
             msg.set_property(properties::UNIQ_KEY, self.inner.ids.next_id());
         }
         let msg_id = msg.uniq_key().unwrap_or_default().to_string();
-        self.send_payload(Payload::One(&msg), msg_id).await
+        self.send_payload(Payload::One(&msg), msg_id, Mode::Async).await
+    }
+
+    /// Sends one message to the queue its sharding key hashes to (`send(msg,
+    /// SelectMessageQueueByHash, key, callback)` → `sendSelectImpl`): the key's queue whatever
+    /// the fault items say, and a failed attempt retried on that same queue (the async path's
+    /// `onExceptionImpl` gets no publish info from sendSelectImpl, so it keeps the broker), never
+    /// on another broker. The message carries the key as `__SHARDINGKEY`, as 5.x FIFO messages do.
+    /// With `oneway`, `sendOneway(msg, selector, key)`: one attempt.
+    pub async fn send_ordered(&self, mut msg: Message, key: &str, oneway: bool) -> Arc<SendOutcome> {
+        self.wrap_topic(&mut msg);
+        if msg.uniq_key().is_none() {
+            msg.set_property(properties::UNIQ_KEY, self.inner.ids.next_id());
+        }
+        if msg.property(properties::SHARDING_KEY).is_none() {
+            msg.set_property(properties::SHARDING_KEY, key);
+        }
+        let msg_id = msg.uniq_key().unwrap_or_default().to_string();
+        let mode = if oneway { Mode::Oneway } else { Mode::Async };
+        self.send_payload(Payload::Ordered { msg: &msg, key }, msg_id, mode).await
+    }
+
+    /// Sends one message oneway (`DefaultMQProducer.sendOneway`): written with the oneway flag,
+    /// no reply awaited, one attempt. Its outcome is Ok once the request is handed to the
+    /// connection (status `ONEWAY`).
+    pub async fn send_oneway(&self, mut msg: Message) -> Arc<SendOutcome> {
+        self.wrap_topic(&mut msg);
+        if msg.uniq_key().is_none() {
+            msg.set_property(properties::UNIQ_KEY, self.inner.ids.next_id());
+        }
+        let msg_id = msg.uniq_key().unwrap_or_default().to_string();
+        self.send_payload(Payload::One(&msg), msg_id, Mode::Oneway).await
     }
 
     /// Sends messages of one topic as one SEND_BATCH_MESSAGE request (`DefaultMQProducer.send(
@@ -384,6 +539,7 @@ impl Producer {
     /// msg_id is the members' ids joined by `,`, its offset id the broker's, joined the same way.
     pub async fn send_batch(&self, mut msgs: Vec<Message>) -> Arc<SendOutcome> {
         for m in &mut msgs {
+            self.wrap_topic(m);
             if m.uniq_key().is_none() {
                 m.set_property(properties::UNIQ_KEY, self.inner.ids.next_id());
             }
@@ -392,19 +548,33 @@ impl Producer {
         let props =
             properties::encode([(properties::UNIQ_KEY, self.inner.ids.next_id().as_str()), (properties::WAIT, "true")]);
         let topic = msgs.first().map(|m| m.topic.clone()).unwrap_or_default();
-        self.send_payload(Payload::Batch { topic: &topic, msgs: &msgs, props }, msg_id).await
+        self.send_payload(Payload::Batch { topic: &topic, msgs: &msgs, props }, msg_id, Mode::Async).await
     }
 
-    async fn send_payload(&self, payload: Payload<'_>, msg_id: String) -> Arc<SendOutcome> {
+    async fn send_payload(&self, payload: Payload<'_>, msg_id: String, mode: Mode) -> Arc<SendOutcome> {
+        let oneway = mode == Mode::Oneway;
         let inner = &self.inner;
         let send = inner.next_send.fetch_add(1, Ordering::Relaxed);
         inner.counters.sent.fetch_add(1, Ordering::Relaxed);
         inner.counters.in_flight.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let started_wall = chrono::Local::now();
-        let topic: Arc<str> = payload.topic().into();
+        // Shown as the application named it (Java resets a result's topic without the namespace).
+        let topic: Arc<str> = match &inner.config.namespace {
+            Some(ns) => crate::protocol::namespace::unwrap(ns, payload.topic()).into(),
+            None => payload.topic().into(),
+        };
         let mut attempts = Vec::new();
-        let result = self.send_inner(send, &payload, started, &mut attempts).await;
+        let mut transaction = None;
+        let result = match mode {
+            Mode::Oneway => Box::pin(self.send_oneway_inner(send, &payload, started, &mut attempts)).await,
+            Mode::Async => self.send_inner(send, &payload, started, &mut attempts).await,
+            Mode::Transaction(local) => {
+                let (r, t) = Box::pin(self.send_transaction_inner(send, &payload, local, started, &mut attempts)).await;
+                transaction = t;
+                r
+            }
+        };
         let outcome = Arc::new(SendOutcome {
             send,
             topic,
@@ -414,9 +584,14 @@ impl Producer {
             latency: started.elapsed(),
             attempts,
             result,
+            oneway,
+            sharding_key: payload.key().map(Arc::from),
+            transaction,
         });
         let c = &inner.counters;
-        if outcome.is_ok() {
+        if oneway && outcome.is_ok() {
+            c.oneway.fetch_add(1, Ordering::Relaxed);
+        } else if outcome.is_ok() {
             c.ok.fetch_add(1, Ordering::Relaxed);
         } else {
             c.failed.fetch_add(1, Ordering::Relaxed);
@@ -456,189 +631,14 @@ impl Producer {
         (Some(u.window), u.moved)
     }
 
-    async fn send_inner(
-        &self,
-        send: u64,
-        payload: &Payload<'_>,
-        started: Instant,
-        attempts: &mut Vec<AttemptRecord>,
-    ) -> Result<Stored, Failure> {
-        let cfg = &self.inner.config;
-        let deadline = started + cfg.timeout;
-        payload.validate().map_err(|message| Failure {
-            kind: FailureKind::Invalid,
-            code: Some(crate::remoting::ResponseCode::MESSAGE_ILLEGAL.code()),
-            message,
-        })?;
-        let topic = payload.topic();
-        let tp = match tokio::time::timeout_at(deadline, self.inner.routes.get(topic)).await {
-            Ok(Ok(tp)) => tp,
-            Ok(Err(e)) => return Err(Failure { kind: FailureKind::NoRoute, code: None, message: e.to_string() }),
-            Err(_) => {
-                return Err(Failure {
-                    kind: FailureKind::NoRoute,
-                    code: None,
-                    message: RouteError::Timeout(topic.to_string()).to_string(),
-                })
-            }
-        };
-        let first =
-            tp.select(&self.inner.faults, self.fault_avoidance(), self.fault_table(), None, false, Instant::now());
-        let target = SendTarget {
-            producer_group: &cfg.group,
-            broker_name: &first.broker_name,
-            queue_id: first.queue_id,
-            smart: cfg.smart,
-        };
-        let request = match payload {
-            Payload::One(msg) => single_request(msg, &target),
-            Payload::Batch { topic, msgs, props } => batch_request(topic, msgs, props, &target),
-        };
-        let mut broker: Arc<str> =
-            tp.broker(&first.broker_name).cloned().unwrap_or_else(|| first.broker_name.as_str().into());
-        let mut attempt: u32 = 1;
-        loop {
-            let now = Instant::now();
-            let budget = deadline.saturating_duration_since(now);
-            if budget.is_zero() {
-                return Err(Failure {
-                    kind: FailureKind::Timeout,
-                    code: None,
-                    message: format!("sendKernelImpl call timeout: no time left of {} ms", cfg.timeout.as_millis()),
-                });
-            }
-            let timeout = cfg.attempt_timeout.map_or(budget, |cap| cap.min(budget));
-            let addr: Option<Arc<str>> = tp.master(&broker).cloned();
-            let mut cmd = request.clone();
-            cmd.opaque = next_opaque();
-            // The hook runs per invocation, as Java's (the signature excludes itself).
-            self.inner.pool.sign(&mut cmd);
-            let opaque = cmd.opaque;
-            self.inner.counters.attempts.fetch_add(1, Ordering::Relaxed);
-
-            // The response, or (failure, whether the broker was reachable at all).
-            let result: Result<crate::remoting::RemotingCommand, (InvokeError, bool)> = match &addr {
-                None => Err((
-                    InvokeError::SendRequestFailed(format!("broker {broker} has no master address in the route")),
-                    false,
-                )),
-                Some(a) => match self.inner.pool.get(&self.connect_addr(a), timeout).await {
-                    Err(e) => Err((e, false)),
-                    Ok(conn) => {
-                        if attempt == 1 {
-                            // Java records the async enqueue as a fast success (sendDefaultImpl):
-                            // it keeps a 5.x window, and clears a 4.x one.
-                            self.update_fault(&broker, now.elapsed(), false, true, None);
-                        }
-                        let left = timeout.saturating_sub(now.elapsed());
-                        conn.invoke(cmd, left).await.map_err(|e| (e, true))
-                    }
-                },
-            };
-            let latency = now.elapsed();
-            let mut record = AttemptRecord {
-                attempt,
-                broker: broker.clone(),
-                addr: addr.clone(),
-                queue: first.queue_id,
-                opaque,
-                budget,
-                timeout,
-                latency,
-                outcome: AttemptOutcome::Ok,
-                code: None,
-                error: None,
-                isolation: None,
-                fault_moved: false,
-                started: now,
-            };
-            let cause = Some((send, attempt));
-            let retryable = match result {
-                Ok(resp) => {
-                    record.code = Some(resp.code);
-                    match process_send_response(&resp) {
-                        Ok(reply) => {
-                            (record.isolation, record.fault_moved) =
-                                self.update_fault(&broker, latency, false, true, cause);
-                            record.outcome = if reply.status == SendStatus::SEND_OK {
-                                AttemptOutcome::Ok
-                            } else {
-                                AttemptOutcome::Status
-                            };
-                            self.record_attempt(send, attempts, record);
-                            return Ok(Stored {
-                                status: reply.status,
-                                broker,
-                                queue_id: reply.header.queue_id,
-                                queue_offset: reply.header.queue_offset,
-                                offset_msg_id: reply.header.msg_id,
-                            });
-                        }
-                        Err(be) => {
-                            (record.isolation, record.fault_moved) =
-                                self.update_fault(&broker, latency, true, true, cause);
-                            record.outcome = AttemptOutcome::BrokerError;
-                            let message = format!(
-                                "broker error {} from {broker}: {} (async sends do not retry broker errors)",
-                                response_code_label(be.code),
-                                be.remark
-                            );
-                            record.error = Some(message.clone());
-                            self.record_attempt(send, attempts, record);
-                            return Err(Failure { kind: FailureKind::Broker, code: Some(be.code), message });
-                        }
-                    }
-                }
-                Err((e, reachable)) => {
-                    (record.isolation, record.fault_moved) =
-                        self.update_fault(&broker, latency, true, reachable, cause);
-                    let (outcome, kind) = match &e {
-                        InvokeError::SendRequestFailed(_) => (AttemptOutcome::SendFailed, FailureKind::SendFailed),
-                        InvokeError::Timeout(_) => (AttemptOutcome::Timeout, FailureKind::Timeout),
-                        InvokeError::Unknown(_) => (AttemptOutcome::Unknown, FailureKind::Unknown),
-                    };
-                    record.outcome = outcome;
-                    let message = match &e {
-                        // The timeout a request waited, which may be the capped one.
-                        InvokeError::Timeout(_) => format!("wait response timeout {} ms", timeout.as_millis()),
-                        other => other.to_string(),
-                    };
-                    record.error = Some(message.clone());
-                    self.record_attempt(send, attempts, record);
-                    Failure { kind, code: None, message }
-                }
-            };
-            // onExceptionImpl: retry while attempts and time remain.
-            let left = deadline.saturating_duration_since(Instant::now());
-            if attempt > cfg.retries || left.is_zero() {
-                let mut f = retryable;
-                if attempt > 1 || cfg.retries > 0 {
-                    let why = if left.is_zero() {
-                        "no time left to retry".to_string()
-                    } else {
-                        format!("{attempt} attempt(s), no retries left")
-                    };
-                    f.message = format!("{} ({why})", f.message);
-                }
-                return Err(f);
-            }
-            let next = tp.select(
-                &self.inner.faults,
-                self.fault_avoidance(),
-                self.fault_table(),
-                Some(&broker),
-                false,
-                Instant::now(),
-            );
-            broker = tp.broker(&next.broker_name).cloned().unwrap_or_else(|| next.broker_name.as_str().into());
-            attempt += 1;
-        }
-    }
-
     /// The address to connect to for a broker address from the route.
     fn connect_addr<'a>(&self, addr: &'a str) -> std::borrow::Cow<'a, str> {
         match self.inner.config.addr_map.as_ref().and_then(|m| m.map(addr)) {
-            Some(mapped) => std::borrow::Cow::Owned(mapped),
+            Some(mapped) => {
+                // An in-process proxy: reached plainly, it does the TLS itself.
+                self.inner.pool.mark_plain(&mapped);
+                std::borrow::Cow::Owned(mapped)
+            }
             None => std::borrow::Cow::Borrowed(addr),
         }
     }

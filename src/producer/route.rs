@@ -72,6 +72,11 @@ impl TopicPublishInfo {
     }
 
     /// The master address of `broker`, shared.
+    /// Every broker with a master address, and that address.
+    pub fn masters(&self) -> &[(Arc<str>, Arc<str>)] {
+        &self.masters
+    }
+
     pub fn master(&self, broker: &str) -> Option<&Arc<str>> {
         self.masters.iter().find(|(b, _)| **b == *broker).map(|(_, a)| a)
     }
@@ -103,6 +108,14 @@ impl TopicPublishInfo {
     /// Write queues of `broker` (`getQueueIdByBroker`), or None.
     pub fn write_queue_nums(&self, broker: &str) -> Option<i32> {
         self.route.queue_datas.iter().find(|q| q.broker_name == broker).map(|q| q.write_queue_nums)
+    }
+
+    /// The queue `SelectMessageQueueByHash` picks for `key`, whatever the fault items say.
+    pub fn select_by_hash(&self, key: &str) -> Option<&MessageQueue> {
+        if self.queues.is_empty() {
+            return None;
+        }
+        self.queues.get(super::selector::hash_index(key, self.queues.len()))
     }
 
     /// Picks a queue as the Java client does (`MQFaultStrategy.selectOneMessageQueue`).

@@ -1,18 +1,12 @@
-//! Messages as the producer sends them: properties, body compression (zlib above 4 KiB, with the
-//! sys flag), and the batch body of SEND_BATCH_MESSAGE.
-
-use std::io::{Read, Write};
+//! Messages as the producer sends them: properties, body compression (`super::compress`), and
+//! the batch body of SEND_BATCH_MESSAGE.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use flate2::read::ZlibDecoder;
-use flate2::write::ZlibEncoder;
-use flate2::Compression;
 use thiserror::Error;
 
 use super::properties;
 
-/// `MessageSysFlag.COMPRESSED_FLAG`.
-pub const SYSFLAG_COMPRESSED: i32 = 0x1;
+pub use super::compress::SYSFLAG_COMPRESSED;
 /// `MessageSysFlag.TRANSACTION_PREPARED_TYPE`.
 pub const SYSFLAG_TRANSACTION_PREPARED: i32 = 0x4;
 /// `MessageSysFlag.COMPRESSION_ZLIB_TYPE` (type bits 8..10 = 3).
@@ -55,6 +49,11 @@ impl Message {
             Some(slot) => slot.1 = value,
             None => self.properties.push((name.to_string(), value)),
         }
+    }
+
+    /// `MessageAccessor.clearProperty`.
+    pub fn remove_property(&mut self, name: &str) {
+        self.properties.retain(|(k, _)| k != name);
     }
 
     pub fn with_tags(mut self, tags: &str) -> Self {
@@ -122,40 +121,15 @@ pub fn validate(msg: &Message) -> Result<(), MessageError> {
     Ok(())
 }
 
-/// Compresses `body` when it is at least [`COMPRESS_OVER`] bytes: returns the bytes to send and
-/// the sys flag bits to add (`0x301`), or the body unchanged and 0.
+/// Compresses `body` as the Java client does by default (zlib, level 5, from 4096 bytes):
+/// the bytes to send and the sys flag bits to add (`0x301`), or the body unchanged and 0.
 pub fn maybe_compress(body: &Bytes) -> (Bytes, i32) {
-    if body.len() < COMPRESS_OVER {
-        return (body.clone(), 0);
-    }
-    let mut enc = ZlibEncoder::new(Vec::with_capacity(body.len() / 2), Compression::new(COMPRESS_LEVEL));
-    if enc.write_all(body).is_err() {
-        return (body.clone(), 0);
-    }
-    match enc.finish() {
-        Ok(out) if out.len() < body.len() => (Bytes::from(out), SYSFLAG_COMPRESSED | SYSFLAG_ZLIB),
-        // Java sends the compressed form whenever compression succeeds; incompressible data grows a
-        // little, which is harmless, but we keep it identical to Java.
-        Ok(out) => (Bytes::from(out), SYSFLAG_COMPRESSED | SYSFLAG_ZLIB),
-        Err(_) => (body.clone(), 0),
-    }
+    super::compress::Compression::default().apply(body)
 }
 
-/// Undoes [`maybe_compress`] according to `sys_flag` (zlib only; LZ4 and ZSTD are reported).
+/// Undoes the compression a sys flag names (zlib, zstd, lz4).
 pub fn decompress(body: &[u8], sys_flag: i32) -> Result<Bytes, MessageError> {
-    if sys_flag & SYSFLAG_COMPRESSED == 0 {
-        return Ok(Bytes::copy_from_slice(body));
-    }
-    match (sys_flag >> 8) & 7 {
-        0 | 3 => {
-            let mut out = Vec::with_capacity(body.len() * 2);
-            ZlibDecoder::new(body).read_to_end(&mut out).map_err(|e| MessageError::Decompress(e.to_string()))?;
-            Ok(Bytes::from(out))
-        }
-        1 => Err(MessageError::Decompress("LZ4 is not supported".into())),
-        2 => Err(MessageError::Decompress("ZSTD is not supported".into())),
-        t => Err(MessageError::Decompress(format!("unknown compression type {t}"))),
-    }
+    super::compress::decompress(body, sys_flag)
 }
 
 /// One member of a decoded batch.
@@ -231,7 +205,7 @@ mod tests {
         assert_eq!(c[0], 0x78, "zlib-wrapped (RFC 1950), as java.util.zip.Deflater writes");
         assert_eq!(decompress(&c, flag).unwrap(), big);
         assert_eq!(decompress(&c, 0x1).unwrap(), big, "type bits 0 also mean zlib");
-        assert!(decompress(&c, 0x101).is_err());
+        assert!(decompress(&c, 0x101).is_err(), "zlib bytes are not an LZ4 frame");
         assert!(decompress(b"not zlib", 0x301).is_err());
     }
 

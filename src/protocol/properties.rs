@@ -13,6 +13,23 @@ pub const UNIQ_KEY: &str = "UNIQ_KEY";
 pub const TRAN_MSG: &str = "TRAN_MSG";
 pub const MSG_REGION: &str = "MSG_REGION";
 pub const TRACE_ON: &str = "TRACE_ON";
+/// `PROPERTY_SHARDING_KEY`: a 5.x FIFO message's group (the broker counts it an order message).
+pub const SHARDING_KEY: &str = "__SHARDINGKEY";
+/// `PROPERTY_PRODUCER_GROUP`: a half message's producer group (the check-back goes to it).
+pub const PRODUCER_GROUP: &str = "PGROUP";
+/// `PROPERTY_TRANSACTION_ID`, set by the broker on the half message it stores.
+pub const TRANSACTION_ID: &str = "__transactionId__";
+/// `PROPERTY_TRANSACTION_CHECK_TIMES`, the broker's count of check-backs.
+pub const TRANSACTION_CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
+/// `PROPERTY_CHECK_IMMUNITY_TIME_IN_SECONDS`: no check-back before this many seconds.
+pub const CHECK_IMMUNITY_TIME: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
+/// `PROPERTY_REAL_TOPIC` / `PROPERTY_REAL_QUEUE_ID`: where a half message or a delayed one goes.
+pub const REAL_TOPIC: &str = "REAL_TOPIC";
+pub const REAL_QUEUE_ID: &str = "REAL_QID";
+/// 5.x timer messages (`Message.setDeliverTimeMs` / `setDelayTimeMs` / `setDelayTimeSec`).
+pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
+pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
+pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
 
 /// The names `Message.putUserProperty` refuses (`MessageConst.STRING_HASH_SET`, 5.3.3): the
 /// client and broker use them themselves.

@@ -1,8 +1,9 @@
 //! Building send requests and reading send responses (`MQClientAPIImpl.sendMessage` /
 //! `processSendResponse`).
 
+use super::compress::Compression;
 use super::header::{HeaderError, SendMessageRequestHeader, SendMessageResponseHeader};
-use super::message::{encode_batch, maybe_compress, Message};
+use super::message::{encode_batch, Message};
 use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
 
 /// `MixAll.AUTO_CREATE_TOPIC_KEY_TOPIC`.
@@ -28,7 +29,16 @@ fn now_ms() -> i64 {
 /// zlib-compressed with sys flag 0x301, as the Java client does. The message's properties are
 /// sent as they are (set UNIQ_KEY before).
 pub fn single_request(msg: &Message, to: &SendTarget<'_>) -> RemotingCommand {
-    let (body, sys_flag) = maybe_compress(&msg.body);
+    single_request_with(msg, to, &Compression::default())
+}
+
+/// [`single_request`] with the producer's compression (`compressType`, `compressLevel`).
+pub fn single_request_with(msg: &Message, to: &SendTarget<'_>, compression: &Compression) -> RemotingCommand {
+    let (body, mut sys_flag) = compression.apply(&msg.body);
+    // sendKernelImpl: `Boolean.parseBoolean(TRAN_MSG)` → TRANSACTION_PREPARED_TYPE.
+    if msg.property(super::properties::TRAN_MSG).is_some_and(crate::remoting::java::parse_boolean) {
+        sys_flag |= super::transaction::TRANSACTION_PREPARED_TYPE;
+    }
     let header = SendMessageRequestHeader {
         producer_group: to.producer_group.to_string(),
         topic: msg.topic.clone(),

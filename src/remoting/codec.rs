@@ -37,6 +37,11 @@ impl Decoder for RemotingCodec {
             return Ok(None);
         }
         let len = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
+        // A TLS record header (change cipher spec, alert, handshake, data; version 3.x) read as
+        // a length is over 300 MB: say what it is.
+        if len > self.max_frame && (0x14..=0x17).contains(&src[0]) && src[1] == 0x03 && src[2] <= 0x04 {
+            return Err(CodecError::TlsRecord);
+        }
         if len > self.max_frame {
             return Err(CodecError::FrameTooLarge { len, max: self.max_frame });
         }
@@ -117,6 +122,9 @@ mod tests {
         let mut codec = RemotingCodec::new(1024);
         let mut b = BytesMut::from(&[0u8, 0, 4, 1][..]);
         assert_eq!(codec.decode(&mut b), Err(CodecError::FrameTooLarge { len: 1025, max: 1024 }));
+        // A TLS alert where a frame should be.
+        let mut tls = BytesMut::from(&[0x15u8, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32][..]);
+        assert_eq!(RemotingCodec::default().decode(&mut tls), Err(CodecError::TlsRecord));
         let mut b = BytesMut::from(&[0u8, 0, 0, 2, 0, 0][..]);
         assert_eq!(codec.decode(&mut b), Err(CodecError::FrameTooShort(2)));
         // header length 100 in a frame of 8

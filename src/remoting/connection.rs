@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures::StreamExt;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -35,6 +35,22 @@ struct Shared {
     addr: String,
     pending: Mutex<HashMap<i32, oneshot::Sender<Reply>>>,
     closed: AtomicBool,
+    /// Who answers the requests the server sends on this connection.
+    server_requests: Option<Arc<dyn ServerRequests>>,
+    /// Whether any frame came (a peer that closes before its first reply may want TLS).
+    received: AtomicBool,
+    tls: bool,
+}
+
+/// Answers requests a server sends on a client connection (a broker's CHECK_TRANSACTION_STATE
+/// to the producer group it found in a heartbeat). Called on the connection's reader: it must
+/// not block.
+pub trait ServerRequests: Send + Sync + 'static {
+    /// `addr`: the connection's peer. Returns the frames to write back on this connection (a
+    /// response, or requests of its own such as a oneway END_TRANSACTION); None: not handled
+    /// here (a request that wants an answer then gets REQUEST_CODE_NOT_SUPPORTED, as Java's
+    /// remoting answers a code it has no processor for).
+    fn handle(&self, addr: &str, request: &RemotingCommand) -> Option<Vec<RemotingCommand>>;
 }
 
 impl Shared {
@@ -70,6 +86,18 @@ impl Drop for Tasks {
 impl Connection {
     /// Connects to `addr` (`host:port`) within `timeout`.
     pub async fn connect(addr: &str, timeout: Duration) -> Result<Connection, InvokeError> {
+        Self::connect_with(addr, timeout, None, None).await
+    }
+
+    /// [`Connection::connect`], with `server_requests` answering what the server asks, and a
+    /// TLS session (its handshake within `timeout` too) when `tls` is given.
+    pub async fn connect_with(
+        addr: &str,
+        timeout: Duration,
+        server_requests: Option<Arc<dyn ServerRequests>>,
+        tls: Option<&super::tls::TlsClient>,
+    ) -> Result<Connection, InvokeError> {
+        let start = tokio::time::Instant::now();
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(InvokeError::SendRequestFailed(format!("connect to {addr} failed: {e}"))),
@@ -81,16 +109,53 @@ impl Connection {
             }
         };
         let _ = stream.set_nodelay(true);
-        Ok(Connection::from_stream(addr.to_string(), stream))
+        let Some(tls) = tls else {
+            let (read, write) = stream.into_split();
+            return Ok(Connection::from_halves(addr.to_string(), read, write, server_requests, false));
+        };
+        let left = timeout.saturating_sub(start.elapsed());
+        match tokio::time::timeout(left, tls.connect(addr, stream)).await {
+            Ok(Ok(s)) => {
+                let (read, write) = tokio::io::split(s);
+                Ok(Connection::from_halves(addr.to_string(), read, write, server_requests, true))
+            }
+            Ok(Err(why)) => Err(InvokeError::SendRequestFailed(why)),
+            Err(_) => Err(InvokeError::SendRequestFailed(format!(
+                "TLS with {addr} failed: no handshake within {} ms (a plain server, or a hung one?)",
+                timeout.as_millis()
+            ))),
+        }
     }
 
     /// Wraps an established stream.
     pub fn from_stream(addr: String, stream: TcpStream) -> Connection {
         let (read, write) = stream.into_split();
-        let shared = Arc::new(Shared { addr, pending: Mutex::new(HashMap::new()), closed: AtomicBool::new(false) });
+        Self::from_halves(addr, read, write, None, false)
+    }
+
+    fn from_halves<R, W>(
+        addr: String,
+        read: R,
+        write: W,
+        server_requests: Option<Arc<dyn ServerRequests>>,
+        tls: bool,
+    ) -> Connection
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let shared = Arc::new(Shared {
+            addr,
+            pending: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
+            server_requests,
+            received: AtomicBool::new(false),
+            tls,
+        });
         let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
         let writer = tokio::spawn(write_loop(write, rx, shared.clone()));
-        let reader = tokio::spawn(read_loop(FramedRead::new(read, RemotingCodec::default()), shared.clone()));
+        let frames = FramedRead::new(read, RemotingCodec::default());
+        let reader = tokio::spawn(read_loop(frames, shared.clone(), tx.downgrade()));
         Connection { shared, tx, _tasks: Arc::new(Tasks(vec![writer, reader])) }
     }
 
@@ -109,6 +174,24 @@ impl Connection {
 
     /// Sends `cmd` and waits up to `timeout` for the response with the same opaque.
     pub async fn invoke(&self, cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, InvokeError> {
+        let fail_at = tokio::time::Instant::now() + timeout;
+        self.invoke_until(cmd, fail_at, true).await.map_err(|e| match e {
+            InvokeError::Timeout(_) => InvokeError::Timeout(timeout.as_millis() as u64),
+            other => other,
+        })
+    }
+
+    /// Sends `cmd` and waits for its response until `fail_at` (the Java async path's response
+    /// scan decides that instant). If the peer closes the connection meanwhile, the request fails
+    /// at once when `fail_fast`, or else waits on to `fail_at` and times out (Java 4.9.x has no
+    /// `channelInactive`); any other close fails it at once.
+    pub async fn invoke_until(
+        &self,
+        cmd: RemotingCommand,
+        fail_at: tokio::time::Instant,
+        fail_fast: bool,
+    ) -> Result<RemotingCommand, InvokeError> {
+        let begin = tokio::time::Instant::now();
         let opaque = cmd.opaque;
         let (tx, rx) = oneshot::channel();
         {
@@ -126,12 +209,17 @@ impl Connection {
             };
             return Err(InvokeError::SendRequestFailed(format!("{}: {why}", self.shared.addr)));
         }
-        match tokio::time::timeout(timeout, rx).await {
+        let timed_out = || InvokeError::Timeout(fail_at.saturating_duration_since(begin).as_millis() as u64);
+        match tokio::time::timeout_at(fail_at, rx).await {
+            Ok(Ok(Err(InvokeError::ClosedByPeer(_)))) if !fail_fast => {
+                tokio::time::sleep_until(fail_at).await;
+                Err(timed_out())
+            }
             Ok(Ok(reply)) => reply,
-            Ok(Err(_)) => Err(InvokeError::Unknown(format!("connection to {} dropped", self.shared.addr))),
+            Ok(Err(_)) => Err(InvokeError::Closed(format!("connection to {} dropped", self.shared.addr))),
             Err(_) => {
                 self.shared.pending.lock().unwrap().remove(&opaque);
-                Err(InvokeError::Timeout(timeout.as_millis() as u64))
+                Err(timed_out())
             }
         }
     }
@@ -147,9 +235,9 @@ impl Connection {
             .map_err(|_| InvokeError::SendRequestFailed(format!("{}: cannot queue oneway request", self.shared.addr)))
     }
 
-    /// Closes the connection: waiting requests fail with "unknown reason: closed".
+    /// Closes the connection: waiting requests fail as closed.
     pub fn close(&self) {
-        self.shared.close("connection closed by client", InvokeError::Unknown);
+        self.shared.close("connection closed by client", InvokeError::Closed);
         for t in &self._tasks.0 {
             t.abort();
         }
@@ -193,7 +281,7 @@ pub(crate) async fn write_batches<W, T>(
     let _ = w.shutdown().await;
 }
 
-async fn write_loop(w: tokio::net::tcp::OwnedWriteHalf, rx: mpsc::Receiver<Outbound>, shared: Arc<Shared>) {
+async fn write_loop<W: AsyncWrite + Unpin>(w: W, rx: mpsc::Receiver<Outbound>, shared: Arc<Shared>) {
     let s2 = shared.clone();
     write_batches(
         w,
@@ -210,7 +298,7 @@ async fn write_loop(w: tokio::net::tcp::OwnedWriteHalf, rx: mpsc::Receiver<Outbo
                     }
                 }
             }
-            s2.close(&msg, InvokeError::Unknown);
+            s2.close(&msg, InvokeError::Closed);
         },
     )
     .await;
@@ -218,9 +306,44 @@ async fn write_loop(w: tokio::net::tcp::OwnedWriteHalf, rx: mpsc::Receiver<Outbo
     shared.closed.store(true, Ordering::SeqCst);
 }
 
-async fn read_loop(mut frames: FramedRead<tokio::net::tcp::OwnedReadHalf, RemotingCodec>, shared: Arc<Shared>) {
+/// A request the server sent: its handler's frames, or REQUEST_CODE_NOT_SUPPORTED.
+fn server_request(shared: &Shared, cmd: &RemotingCommand, out: &mpsc::WeakSender<Outbound>) {
+    let frames = shared.server_requests.as_ref().and_then(|h| h.handle(&shared.addr, cmd));
+    let frames = match frames {
+        Some(f) => f,
+        None if cmd.is_oneway() => {
+            tracing::debug!(addr = %shared.addr, code = cmd.code, "oneway request from server ignored");
+            return;
+        }
+        None => {
+            tracing::debug!(addr = %shared.addr, code = cmd.code, "request from server not supported");
+            // NettyRemotingAbstract.processRequestCommand: " request type N not supported".
+            vec![RemotingCommand::response_to(
+                cmd,
+                super::ResponseCode::REQUEST_CODE_NOT_SUPPORTED.code(),
+                Some(format!(" request type {} not supported", cmd.code)),
+            )]
+        }
+    };
+    let Some(tx) = out.upgrade() else { return };
+    for f in frames {
+        if tx.try_send(Outbound { cmd: f, tracked: false }).is_err() {
+            tracing::warn!(addr = %shared.addr, "cannot queue the answer to a server's request");
+        }
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut frames: FramedRead<R, RemotingCodec>,
+    shared: Arc<Shared>,
+    out: mpsc::WeakSender<Outbound>,
+) {
     let reason = loop {
-        match frames.next().await {
+        let next = frames.next().await;
+        if matches!(next, Some(Ok(_))) && !shared.received.load(Ordering::Relaxed) {
+            shared.received.store(true, Ordering::Relaxed);
+        }
+        match next {
             Some(Ok(cmd)) if cmd.is_response() => {
                 let tx = shared.pending.lock().unwrap().remove(&cmd.opaque);
                 match tx {
@@ -232,17 +355,23 @@ async fn read_loop(mut frames: FramedRead<tokio::net::tcp::OwnedReadHalf, Remoti
                     }
                 }
             }
-            Some(Ok(cmd)) => {
-                tracing::debug!(addr = %shared.addr, ?cmd, "request from server ignored");
-            }
+            Some(Ok(cmd)) => server_request(&shared, &cmd, &out),
             Some(Err(e)) => {
                 tracing::warn!(addr = %shared.addr, error = %e, "bad frame from peer, closing connection");
                 break format!("bad frame from {}: {e}", shared.addr);
             }
-            None => break format!("connection to {} closed by peer", shared.addr),
+            None => {
+                let hint = if shared.received.load(Ordering::Relaxed) || shared.tls {
+                    ""
+                } else {
+                    " before any reply (a server that takes TLS only closes plain connections so: --tls?)"
+                };
+                shared.close(&format!("connection to {} closed by peer{hint}", shared.addr), InvokeError::ClosedByPeer);
+                return;
+            }
         }
     };
-    shared.close(&reason, InvokeError::Unknown);
+    shared.close(&reason, InvokeError::Closed);
 }
 
 /// Connections by address, made on first use (one connect however many callers wait for it)
@@ -252,6 +381,13 @@ pub struct ConnectionPool {
     conns: Arc<tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Connection>>>>>,
     /// ACL credentials every request is signed with, if any.
     signer: Option<Arc<super::acl::AclCredentials>>,
+    /// Who answers the servers' requests on this pool's connections (set once, later).
+    server_requests: Arc<std::sync::OnceLock<Arc<dyn ServerRequests>>>,
+    /// TLS on every connection, but to the addresses in `plain`.
+    tls: Option<Arc<super::tls::TlsClient>>,
+    /// In-process endpoints reached without TLS (the `--chaos` proxies, which speak TLS on
+    /// their way to the broker).
+    plain: Arc<std::sync::RwLock<std::collections::HashSet<String>>>,
 }
 
 impl ConnectionPool {
@@ -261,7 +397,26 @@ impl ConnectionPool {
 
     /// A pool whose requests are signed with `acl` (ACL 1.0), if given.
     pub fn with_acl(acl: Option<super::acl::AclCredentials>) -> Self {
-        ConnectionPool { conns: Arc::default(), signer: acl.map(Arc::new) }
+        ConnectionPool { signer: acl.map(Arc::new), ..Default::default() }
+    }
+
+    /// The same pool with TLS on its connections.
+    pub fn with_tls(mut self, tls: Option<super::tls::TlsClient>) -> Self {
+        self.tls = tls.map(Arc::new);
+        self
+    }
+
+    /// Connections to `addr` go without TLS (an in-process proxy that does TLS itself).
+    pub fn mark_plain(&self, addr: &str) {
+        if self.tls.is_some() && !self.plain.read().unwrap().contains(addr) {
+            self.plain.write().unwrap().insert(addr.to_string());
+        }
+    }
+
+    /// Who answers the requests servers send on connections made from now on (once; later
+    /// calls are ignored).
+    pub fn set_server_requests(&self, handler: Arc<dyn ServerRequests>) {
+        let _ = self.server_requests.set(handler);
     }
 
     /// Signs `cmd` when the pool has credentials (after its fields and body are final).
@@ -288,7 +443,9 @@ impl ConnectionPool {
                 cell
             }
         };
-        let conn = cell.get_or_try_init(|| Connection::connect(addr, timeout)).await.cloned();
+        let handler = self.server_requests.get().cloned();
+        let tls = self.tls.as_deref().filter(|_| !self.plain.read().unwrap().contains(addr));
+        let conn = cell.get_or_try_init(|| Connection::connect_with(addr, timeout, handler, tls)).await.cloned();
         if conn.is_err() {
             // Forget the failed attempt so the next caller tries again.
             let mut map = self.conns.lock().await;
@@ -299,13 +456,29 @@ impl ConnectionPool {
         conn
     }
 
+    /// A new connection to `addr` in place of `old` (after GO_AWAY): later callers get the new
+    /// one; requests waiting on `old` still get their replies.
+    pub async fn replace(&self, addr: &str, old: &Connection, timeout: Duration) -> Result<Connection, InvokeError> {
+        {
+            let mut map = self.conns.lock().await;
+            let same = map.get(addr).and_then(|cell| cell.get()).is_some_and(|c| Arc::ptr_eq(&c.shared, &old.shared));
+            if same {
+                map.remove(addr);
+            }
+        }
+        self.get(addr, timeout).await
+    }
+
     /// Sends `cmd` to `addr` and waits for its response; connecting counts against `timeout`.
+    /// Signed when the pool has credentials (Java's RPC hook signs every request, name server
+    /// lookups included).
     pub async fn invoke(
         &self,
         addr: &str,
-        cmd: RemotingCommand,
+        mut cmd: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, InvokeError> {
+        self.sign(&mut cmd);
         let start = tokio::time::Instant::now();
         let conn = self.get(addr, timeout).await?;
         let left = timeout.saturating_sub(start.elapsed());

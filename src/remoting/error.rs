@@ -8,6 +8,9 @@ use thiserror::Error;
 pub enum CodecError {
     #[error("frame of {len} bytes is larger than the limit of {max} bytes")]
     FrameTooLarge { len: usize, max: usize },
+    /// The bytes are a TLS record (a handshake or an alert), not a frame: the peer speaks TLS.
+    #[error("the peer answered in TLS, not in RocketMQ frames: it serves TLS only (connect with --tls)")]
+    TlsRecord,
     #[error("frame length {0} is too short to hold the header-length word")]
     FrameTooShort(usize),
     #[error("header length {header_len} runs past the frame ({available} bytes left)")]
@@ -41,7 +44,17 @@ pub enum InvokeError {
     /// No response within the timeout (Java: "wait response timeout N ms").
     #[error("wait response timeout {0} ms")]
     Timeout(u64),
-    /// Anything else: the connection closed while waiting, a codec error (Java: "unknown reason").
+    /// The connection closed (by the peer, a reset, a bad frame) while the request waited (Java
+    /// 5.1.4+: `failFast`, "send request failed"; 4.9.x: nothing, the request waits for the scan).
+    #[error("connection closed: {0}")]
+    Closed(String),
+    /// The peer closed the connection cleanly (FIN) while the request waited. Java 5.1.4+ fails
+    /// the request at once (`channelInactive` → `failFast`); 4.9.x has no such handler and leaves
+    /// it to the response-table scan. (A reset or a bad frame goes through `exceptionCaught` →
+    /// close → `failFast` in every version: [`InvokeError::Closed`].)
+    #[error("connection closed by the peer: {0}")]
+    ClosedByPeer(String),
+    /// Anything else (Java: "unknown reason").
     #[error("unknown reason: {0}")]
     Unknown(String),
 }

@@ -9,11 +9,12 @@ pub mod error;
 pub mod java;
 pub mod namesrv;
 pub mod server;
+pub mod tls;
 
 pub use acl::AclCredentials;
 pub use codec::{RemotingCodec, DEFAULT_MAX_FRAME};
 pub use codes::{RequestCode, ResponseCode};
 pub use command::{next_opaque, ExtFields, LanguageCode, RemotingCommand, SerializeType};
-pub use connection::{Connection, ConnectionPool};
+pub use connection::{Connection, ConnectionPool, ServerRequests};
 pub use error::{CodecError, InvokeError};
 pub use namesrv::NameServers;

@@ -33,6 +33,24 @@ pub enum Reply {
 /// Answers requests. Called on the connection's task: it must not block.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, request: RemotingCommand, peer: SocketAddr) -> Reply;
+
+    /// The same, knowing when the connection was accepted (for faults that tell old
+    /// connections from new ones).
+    fn handle_on(&self, request: RemotingCommand, peer: SocketAddr, accepted: tokio::time::Instant) -> Reply {
+        let _ = accepted;
+        self.handle(request, peer)
+    }
+
+    /// A connection from `peer` was accepted; `channel` writes requests of the server's own to
+    /// it (a broker's check-backs) while it lasts.
+    fn opened(&self, peer: SocketAddr, channel: mpsc::Sender<RemotingCommand>) {
+        let _ = (peer, channel);
+    }
+
+    /// The connection from `peer` ended.
+    fn closed(&self, peer: SocketAddr) {
+        let _ = peer;
+    }
 }
 
 /// A listening server. Dropping the handle or calling [`ServerHandle::stop`] stops accepting and
@@ -65,21 +83,54 @@ impl Drop for ServerHandle {
 
 /// Binds `addr` and serves requests with `handler` until stopped.
 pub async fn listen(addr: SocketAddr, handler: Arc<dyn Handler>) -> std::io::Result<ServerHandle> {
+    listen_with(addr, handler, None).await
+}
+
+/// [`listen`], every connection a TLS session when `tls` is given (`tls.server.mode=enforcing`:
+/// a plain client fails its handshake and is dropped).
+pub async fn listen_with(
+    addr: SocketAddr,
+    handler: Arc<dyn Handler>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> std::io::Result<ServerHandle> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, handler, stop_rx));
+    let task = tokio::spawn(accept_loop(listener, handler, stop_rx, tls));
     Ok(ServerHandle { addr: local, stop: stop_tx, task: Some(task) })
 }
 
-async fn accept_loop(listener: TcpListener, handler: Arc<dyn Handler>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    handler: Arc<dyn Handler>,
+    mut stop: watch::Receiver<bool>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(stream, peer, handler.clone(), stop.clone()));
+                    let (handler, stop) = (handler.clone(), stop.clone());
+                    match &tls {
+                        None => {
+                            tokio::spawn(serve_connection(stream, peer, handler, stop));
+                        }
+                        Some(acceptor) => {
+                            let acceptor = acceptor.clone();
+                            tokio::spawn(async move {
+                                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                                    Ok(Ok(s)) => {
+                                        let (read, write) = tokio::io::split(s);
+                                        serve_io(read, write, peer, handler, stop).await;
+                                    }
+                                    Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake failed (a plain client?), connection dropped"),
+                                    Err(_) => tracing::info!(%peer, "no TLS handshake within 10 s, connection dropped"),
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -96,9 +147,19 @@ pub async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     handler: Arc<dyn Handler>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let (read, write) = stream.into_split();
+    serve_io(read, write, peer, handler, stop).await
+}
+
+/// Serves one connection's halves (plain TCP or a TLS session).
+async fn serve_io<R, W>(read: R, write: W, peer: SocketAddr, handler: Arc<dyn Handler>, mut stop: watch::Receiver<bool>)
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let accepted = tokio::time::Instant::now();
     let (tx, rx) = mpsc::channel::<RemotingCommand>(65_536);
     let writer = tokio::spawn(write_batches(
         write,
@@ -110,6 +171,7 @@ pub async fn serve_connection(
     ));
     let mut frames = FramedRead::new(read, RemotingCodec::default());
     let mut delayed: Vec<JoinHandle<()>> = Vec::new();
+    handler.opened(peer, tx.clone());
     loop {
         let next = tokio::select! {
             _ = stop.changed() => break,
@@ -128,7 +190,7 @@ pub async fn serve_connection(
             continue;
         }
         let oneway = request.is_oneway();
-        match handler.handle(request, peer) {
+        match handler.handle_on(request, peer, accepted) {
             Reply::Now(_) | Reply::After(..) if oneway => {}
             Reply::Now(resp) => {
                 if tx.send(resp).await.is_err() {
@@ -147,6 +209,7 @@ pub async fn serve_connection(
             Reply::Close => break,
         }
     }
+    handler.closed(peer);
     for d in delayed {
         d.abort();
     }

@@ -46,6 +46,8 @@ pub struct BrokerStats {
     pub ok: u64,
     /// Attempts that did not.
     pub failed: u64,
+    /// Oneway requests written to it (neither ok nor failed: no reply comes).
+    pub oneway: u64,
     /// Retries that left this broker (an attempt here failed and the next went elsewhere).
     pub retried_away: u64,
     /// Retries that came to this broker.
@@ -70,6 +72,7 @@ impl BrokerStats {
             attempts: 0,
             ok: 0,
             failed: 0,
+            oneway: 0,
             retried_away: 0,
             retried_onto: 0,
             isolations: 0,
@@ -99,6 +102,17 @@ pub struct RunStats {
     /// Every stored status (SEND_OK and the non-OK ones).
     pub ok: u64,
     pub failed: u64,
+    /// Oneway sends handed to a connection: counted apart, their latency (a write, not a reply)
+    /// kept out of the percentiles.
+    pub oneway: u64,
+    /// Ordered sends (a sharding key chose the queue), whatever their outcome.
+    pub ordered: u64,
+    /// Transactional sends whose half message was stored, by the local state END_TRANSACTION
+    /// carried; and the END_TRANSACTIONs that could not be written.
+    pub tx_commit: u64,
+    pub tx_rollback: u64,
+    pub tx_unknown: u64,
+    pub tx_end_failed: u64,
     pub attempts: u64,
     pub retries: u64,
     pub statuses: BTreeMap<&'static str, u64>,
@@ -113,6 +127,12 @@ impl RunStats {
             sent: 0,
             ok: 0,
             failed: 0,
+            oneway: 0,
+            ordered: 0,
+            tx_commit: 0,
+            tx_rollback: 0,
+            tx_unknown: 0,
+            tx_end_failed: 0,
             attempts: 0,
             retries: 0,
             statuses: BTreeMap::new(),
@@ -139,13 +159,26 @@ impl RunStats {
     /// that samples under heavy load keeps every count exact and samples only the percentiles).
     pub fn record_with(&mut self, o: &SendOutcome, latency: bool) {
         self.sent += 1;
-        if o.is_ok() {
+        self.ordered += o.sharding_key.is_some() as u64;
+        if let Some(t) = &o.transaction {
+            use crate::protocol::transaction::LocalState;
+            match t.local {
+                LocalState::Commit => self.tx_commit += 1,
+                LocalState::Rollback => self.tx_rollback += 1,
+                LocalState::Unknown => self.tx_unknown += 1,
+            }
+            self.tx_end_failed += t.end.is_err() as u64;
+        }
+        let written = o.oneway && o.is_ok();
+        if written {
+            self.oneway += 1;
+        } else if o.is_ok() {
             self.ok += 1;
         } else {
             self.failed += 1;
         }
         *self.statuses.entry(o.status_name()).or_default() += 1;
-        if latency {
+        if latency && !written {
             record(&mut self.latency, o.latency);
         }
         self.attempts += o.attempts.len() as u64;
@@ -153,12 +186,14 @@ impl RunStats {
         for (i, a) in o.attempts.iter().enumerate() {
             let b = self.broker(&a.broker);
             b.attempts += 1;
-            if a.outcome.is_stored() {
+            if a.outcome == AttemptOutcome::Written {
+                b.oneway += 1;
+            } else if a.outcome.is_stored() {
                 b.ok += 1;
             } else {
                 b.failed += 1;
             }
-            if latency {
+            if latency && a.outcome != AttemptOutcome::Written {
                 record(&mut b.latency, a.latency);
             }
             b.last_latency = Some(a.latency);
@@ -222,6 +257,7 @@ mod tests {
             outcome,
             code: None,
             error: None,
+            java_error: None,
             isolation: Some(Duration::from_millis(window_ms)),
             fault_moved: window_ms > 0,
             started,
@@ -247,6 +283,9 @@ mod tests {
             } else {
                 Err(Failure { kind: FailureKind::Timeout, code: None, message: "x".into() })
             },
+            oneway: false,
+            sharding_key: None,
+            transaction: None,
             attempts,
         }
     }

@@ -92,6 +92,8 @@ pub struct BrokerView {
     pub available_at: Option<Instant>,
     pub reachable: bool,
     pub last_outcome: Option<AttemptOutcome>,
+    /// The Java exception of the last attempt, if it failed.
+    pub last_java_error: Option<crate::producer::JavaError>,
     pub last_latency: Option<Duration>,
     pub last_code: Option<i32>,
     pub spans: VecDeque<Span>,
@@ -108,6 +110,7 @@ impl BrokerView {
             available_at: None,
             reachable: true,
             last_outcome: None,
+            last_java_error: None,
             last_latency: None,
             last_code: None,
             spans: VecDeque::new(),
@@ -122,7 +125,7 @@ impl BrokerView {
     /// The state word of the brokers table.
     pub fn state(&self, now: Instant) -> BrokerState {
         match self.isolated_for(now) {
-            Some(left) if self.last_outcome == Some(AttemptOutcome::SendFailed) || !self.reachable => {
+            Some(left) if self.last_java_error == Some(crate::producer::JavaError::Connect) || !self.reachable => {
                 BrokerState::Down(left)
             }
             Some(left) => BrokerState::Isolated(left),
@@ -178,6 +181,10 @@ pub struct ViewData {
     /// Operator warnings with when they came (the header shows a recent one).
     pub warnings: VecDeque<(Instant, String)>,
     pub in_flight: u64,
+    /// The Java client's async sender executor and async permits, as full as they are.
+    pub sender: crate::producer::SenderState,
+    /// The brokers' check-backs answered so far.
+    pub check_backs: u64,
     /// The second the latency windows were last rebuilt for.
     window_second: u64,
     /// Sends that left the log, to be dropped elsewhere (see `ui::Engine`'s reaper).
@@ -194,6 +201,8 @@ impl ViewData {
             lagged: 0,
             warnings: VecDeque::new(),
             in_flight: 0,
+            sender: Default::default(),
+            check_backs: 0,
             window_second: 0,
             evicted: Vec::new(),
         }
@@ -316,6 +325,10 @@ impl ViewData {
         let window_from = self.second_of(self.now).saturating_sub(WINDOW_SECS - 1);
         let current_second = self.window_second;
         for a in &o.attempts {
+            // A oneway write says nothing of the broker: no latency, no failure.
+            if a.outcome == AttemptOutcome::Written {
+                continue;
+            }
             let end = a.started + a.latency;
             let idx = self.second_of(end);
             let b = self.broker(&a.broker);
@@ -359,6 +372,7 @@ impl ViewData {
             }
             if b.last_outcome.is_none() || end >= b.failures.back().copied().unwrap_or(end) {
                 b.last_outcome = Some(a.outcome);
+                b.last_java_error = a.java_error;
                 b.last_latency = Some(a.latency);
                 b.last_code = a.code;
             }
@@ -369,9 +383,9 @@ impl ViewData {
             if let (Some(w), true) = (a.isolation, a.fault_moved) {
                 if !w.is_zero() {
                     let cause = match a.outcome {
-                        AttemptOutcome::Timeout => format!("timeout {} ms", a.timeout.as_millis()),
-                        AttemptOutcome::SendFailed => "send failed".to_string(),
-                        AttemptOutcome::Unknown => "connection lost".to_string(),
+                        AttemptOutcome::Timeout | AttemptOutcome::SendFailed | AttemptOutcome::Unknown => {
+                            super::log::failure_words(a)
+                        }
                         AttemptOutcome::BrokerError => a
                             .code
                             .and_then(ResponseCode::from_code)
@@ -430,16 +444,7 @@ pub enum Focus {
     Log,
 }
 
-/// The compose form (`s`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Compose {
-    pub fields: [String; 4],
-    pub field: usize,
-}
-
-impl Compose {
-    pub const LABELS: [&'static str; 4] = ["topic", "tag", "keys", "body"];
-}
+pub use super::compose::Compose;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
@@ -450,6 +455,8 @@ pub enum Overlay {
     /// A broker's details.
     Broker(Arc<str>),
     Compose(Compose),
+    /// The composed message's own result (a sending note until it completes).
+    Composed,
     /// The cluster and the topic's route.
     Cluster,
 }
@@ -474,6 +481,8 @@ pub struct RunContext {
     pub topic: String,
     pub brokers: usize,
     pub attempt_timeout: Option<Duration>,
+    /// The Java client profile the producer reproduces.
+    pub java: crate::producer::JavaVersion,
     /// Wall clock at `clock_base`, so that the console shows times from its own clock (tests
     /// run on a paused one).
     pub wall_base: chrono::DateTime<chrono::Local>,
@@ -520,6 +529,8 @@ pub struct App {
     pub quit: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
+    /// The composed message's outcome, once it completes.
+    pub composed: Arc<std::sync::Mutex<Option<Arc<SendOutcome>>>>,
 }
 
 const RATE_STEPS: [f64; 16] =
@@ -549,6 +560,7 @@ impl App {
             injected: BTreeMap::new(),
             quit: false,
             dirty: true,
+            composed: Default::default(),
         }
     }
 
@@ -617,6 +629,12 @@ impl App {
         self.live.tick(now);
         if let Some(c) = &self.controls {
             self.live.in_flight = c.producer.counters().in_flight;
+            self.live.sender = c.producer.sender_state();
+            self.live.check_backs = c.producer.counters().check_backs;
+        }
+        if self.ui.overlay == Overlay::Composed {
+            // The outcome lands from the producer's task: look each tick.
+            self.dirty = true;
         }
         if self.ui.status.as_ref().is_some_and(|(_, until)| *until <= now) {
             self.ui.status = None;
@@ -738,17 +756,17 @@ impl App {
                 };
             }
             Action::Compose => {
-                self.ui.overlay = Overlay::Compose(Compose {
-                    fields: [self.ctx.topic.clone(), String::new(), String::new(), "hello from mqtui".to_string()],
-                    field: 3,
-                });
+                self.ui.overlay = Overlay::Compose(Compose::open(&self.ctx.topic));
             }
             Action::ClusterView => {
                 self.ui.overlay = if self.ui.overlay == Overlay::Cluster { Overlay::None } else { Overlay::Cluster };
             }
-            Action::FaultLatency | Action::FaultError | Action::FaultHang | Action::FaultDown | Action::FaultClear => {
-                self.fault(action)
-            }
+            Action::FaultLatency
+            | Action::FaultError
+            | Action::FaultHang
+            | Action::FaultDown
+            | Action::FaultGoAway
+            | Action::FaultClear => self.fault(action),
         }
     }
 
@@ -795,6 +813,7 @@ impl App {
                 f.error_code = if f.error_code.is_some() { None } else { Some(ResponseCode::SYSTEM_BUSY.code()) };
             }
             Action::FaultHang => f.hang = !f.hang,
+            Action::FaultGoAway => f.go_away = !f.go_away,
             Action::FaultDown => f.down = !f.down,
             _ => *f = Default::default(),
         };
@@ -833,36 +852,37 @@ impl App {
         }
         if let Overlay::Compose(form) = &mut self.ui.overlay {
             self.dirty = true;
-            match key.code {
-                KeyCode::Esc => self.ui.overlay = Overlay::None,
-                KeyCode::Tab | KeyCode::Down => form.field = (form.field + 1) % 4,
-                KeyCode::BackTab | KeyCode::Up => form.field = (form.field + 3) % 4,
-                KeyCode::Backspace => {
-                    form.fields[form.field].pop();
-                }
-                KeyCode::Char(c) => form.fields[form.field].push(c),
-                KeyCode::Enter => {
-                    let form = form.clone();
-                    self.ui.overlay = Overlay::None;
-                    self.send_one(form);
-                }
-                _ => {}
+            match form.key(key) {
+                super::compose::Step::Stay => {}
+                super::compose::Step::Cancel => self.ui.overlay = Overlay::None,
+                super::compose::Step::Send(c) => self.send_one(c),
             }
+            return true;
+        }
+        if self.ui.overlay == Overlay::Composed && key.code == KeyCode::Esc {
+            self.ui.overlay = Overlay::None;
+            self.dirty = true;
             return true;
         }
         false
     }
 
-    fn send_one(&mut self, form: Compose) {
-        let [topic, tag, keys, body] = form.fields;
-        let Some(c) = &self.controls else { return };
-        let mut msg = crate::protocol::message::Message::new(topic.trim(), body.into_bytes()).with_tags(tag.trim());
-        msg = msg.with_keys(&keys.split_whitespace().collect::<Vec<_>>());
-        let p = c.producer.clone();
+    /// Sends the composed message; its outcome opens in its own popup when it completes.
+    fn send_one(&mut self, c: super::compose::Composed) {
+        let Some(controls) = &self.controls else { return };
+        let p = controls.producer.clone();
+        let slot = self.composed.clone();
+        *slot.lock().unwrap() = None;
+        let topic = c.msg.topic.clone();
         tokio::spawn(async move {
-            p.send(msg).await;
+            let o = match &c.sharding_key {
+                Some(k) => p.send_ordered(c.msg, k, false).await,
+                None => p.send(c.msg).await,
+            };
+            *slot.lock().unwrap() = Some(o);
         });
-        self.say(format!("sent one message to {}; it shows in the log when it completes", topic.trim()));
+        self.ui.overlay = Overlay::Composed;
+        self.say(format!("sent one message to {topic}"));
     }
 }
 

@@ -36,19 +36,39 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         // Loud: faults are being injected in front of a real cluster.
         left.push(Span::styled(" CHAOS ", t.error().add_modifier(ratatui::style::Modifier::REVERSED)));
     }
-    left.extend([Span::styled(
-        format!(
-            " {} · topic {} · fault table {} · avoidance {} · {}",
-            target,
-            ctx.topic,
-            app.fault_table.name(),
-            if app.avoidance { "ON" } else { "OFF" },
-            attempt
-        ),
-        t.text(),
-    )]);
-    let left_w: usize = left.iter().map(|s| s.content.chars().count()).sum();
     let right_w: usize = badges.iter().map(|s| s.content.chars().count()).sum();
+    let fixed_w: usize = left.iter().map(|s| s.content.chars().count()).sum();
+    // The badges (LIVE / FROZEN / PAUSED, the clock) always stay; the facts on the left get
+    // their short forms, then lose their end, when the line is too narrow.
+    let room = (area.width as usize).saturating_sub(fixed_w + right_w + 1);
+    let avoidance = if app.avoidance { ["ON (Java's default: OFF)", "ON (Java: off)"] } else { ["OFF", "OFF"] };
+    let candidates = [
+        format!(
+            " {target} · topic {} · Java {} · fault table {} · avoidance {} · {attempt}",
+            ctx.topic,
+            ctx.java,
+            app.fault_table.name(),
+            avoidance[0]
+        ),
+        // Narrow: how the sends behave first, where they go last (that is what gets cut).
+        format!(
+            " Java {} · table {} · avoidance {} · {attempt} · {target} · topic {}",
+            ctx.java,
+            app.fault_table.name(),
+            avoidance[1],
+            ctx.topic
+        ),
+    ];
+    let text = match candidates.iter().find(|c| c.chars().count() <= room) {
+        Some(c) => c.clone(),
+        None => {
+            let mut cut: String = candidates[1].chars().take(room.saturating_sub(1)).collect();
+            cut.push('…');
+            cut
+        }
+    };
+    left.push(Span::styled(text, t.text()));
+    let left_w: usize = left.iter().map(|s| s.content.chars().count()).sum();
     let pad = (area.width as usize).saturating_sub(left_w + right_w);
     let mut line1 = left;
     line1.push(Span::raw(" ".repeat(pad)));
@@ -65,6 +85,10 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         Span::styled(format!("sent {}  ", count(s.sent)), t.text()),
         Span::styled(format!("ok {}  ", count(s.ok)), t.ok()),
         Span::styled(format!("failed {}  ", count(s.failed)), if s.failed > 0 { t.error() } else { t.text() }),
+        Span::styled(
+            if s.oneway > 0 { format!("oneway {} (nothing known)  ", count(s.oneway)) } else { String::new() },
+            t.muted(),
+        ),
         Span::styled(format!("retried {}  ", count(s.retries)), if s.retries > 0 { t.warn() } else { t.text() }),
         Span::styled(
             format!(
@@ -75,6 +99,34 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             t.text(),
         ),
     ];
+    // Overload as the Java client meets it: sends waiting for an executor thread, or for one of
+    // the async permits.
+    if v.sender.queued > 0 {
+        line2.push(Span::styled(format!("  executor queue {}", count(v.sender.queued as u64)), t.warn()));
+    }
+    if v.sender.waiting_for_permit > 0 {
+        line2.push(Span::styled(
+            format!("  waiting for a permit {}", count(v.sender.waiting_for_permit as u64)),
+            t.warn(),
+        ));
+    }
+    if s.ordered > 0 {
+        line2.push(Span::styled(format!("  ordered {} (by key, no failover)", count(s.ordered)), t.muted()));
+    }
+    let half = s.tx_commit + s.tx_rollback + s.tx_unknown;
+    if half > 0 || v.check_backs > 0 {
+        line2.push(Span::styled(
+            format!(
+                "  half {}: commit {} rollback {} unknown {} · check-backs {}",
+                count(half),
+                count(s.tx_commit),
+                count(s.tx_rollback),
+                count(s.tx_unknown),
+                count(v.check_backs)
+            ),
+            t.text(),
+        ));
+    }
     if v.lagged > 0 {
         line2.push(Span::styled(format!("  view lagged {} events", count(v.lagged)), t.warn()));
     }

@@ -32,6 +32,7 @@ pub enum Action {
     FaultError,
     FaultHang,
     FaultDown,
+    FaultGoAway,
     FaultClear,
     ClusterView,
 }
@@ -123,7 +124,7 @@ pub const BINDINGS: &[Binding] = &[
         key_label: "s",
         action: Action::Compose,
         hint: "send",
-        help: "compose and send one message (topic, tag, keys, body)",
+        help: "compose one message (props, delay, sharding key…), see its result",
         in_footer: true,
         footer_keys: "",
     },
@@ -164,13 +165,23 @@ pub const BINDINGS: &[Binding] = &[
         footer_keys: "",
     },
     Binding {
+        keys: &[(KeyCode::Char('w'), NONE)],
+        key_label: "w",
+        action: Action::FaultGoAway,
+        hint: "",
+        help:
+            "demo: the selected broker answers GO_AWAY on its open connections, as a 5.x broker shutting down (toggle)",
+        in_footer: false,
+        footer_keys: "",
+    },
+    Binding {
         keys: &[(KeyCode::Char('c'), NONE)],
         key_label: "c",
         action: Action::FaultClear,
         hint: "fault on broker",
         help: "demo: clear every fault of the selected broker",
         in_footer: true,
-        footer_keys: "d e h k c",
+        footer_keys: "d e h k w c",
     },
     Binding {
         keys: &[(KeyCode::Char('a'), NONE)],

@@ -22,15 +22,29 @@ pub fn attempt_text(a: &AttemptRecord) -> String {
         AttemptOutcome::BrokerError => {
             format!("{} ✕ {}, broker error: no retry", a.broker, a.code.map(response_code_label).unwrap_or_default())
         }
-        AttemptOutcome::Timeout => format!("{} ✕ timeout {} ms", a.broker, a.timeout.as_millis()),
-        AttemptOutcome::SendFailed => format!("{} ✕ send failed", a.broker),
-        AttemptOutcome::Unknown => format!("{} ✕ connection lost", a.broker),
+        AttemptOutcome::Written => format!("{} → written (oneway: no reply)", a.broker),
+        _ => format!("{} ✕ {}", a.broker, failure_words(a)),
+    }
+}
+
+/// A failed attempt in a few words, from the Java exception behind it.
+pub fn failure_words(a: &AttemptRecord) -> String {
+    use crate::producer::JavaError;
+    match (a.java_error, a.outcome) {
+        (Some(JavaError::Connect), _) => "connect failed".into(),
+        (Some(JavaError::TooMuchRequest), _) => "no time left to send".into(),
+        (Some(JavaError::Client), AttemptOutcome::SendFailed) => "no broker address".into(),
+        (_, AttemptOutcome::Timeout) => format!("timeout {} ms", a.timeout.as_millis()),
+        (_, AttemptOutcome::SendFailed) => "send failed".into(),
+        _ => "unknown reason".into(),
     }
 }
 
 fn row<'a>(app: &App, t: &Theme, o: &'a SendOutcome, width: usize) -> Line<'a> {
     let time = app.ctx.wall(o.started).format("%H:%M:%S%.3f").to_string();
     let status_style = match &o.result {
+        // Written, nothing known.
+        Ok(_) if o.oneway => t.muted(),
         Ok(s) if s.status == crate::protocol::send::SendStatus::SEND_OK => t.ok(),
         Ok(_) => t.warn(),
         Err(_) => t.error(),
@@ -44,19 +58,35 @@ fn row<'a>(app: &App, t: &Theme, o: &'a SendOutcome, width: usize) -> Line<'a> {
         if i > 0 {
             spans.push(Span::styled(" → ", t.muted()));
         }
-        let style = if a.outcome.is_stored() { t.text() } else { t.error() };
+        let style = match a.outcome {
+            AttemptOutcome::Written => t.muted(),
+            o if o.is_stored() => t.text(),
+            _ => t.error(),
+        };
         spans.push(Span::styled(attempt_text(a), style));
     }
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     match &o.result {
         Ok(s) => {
-            let place = format!("  q{} off {}", s.queue_id, s.queue_offset);
+            let mut key = o.sharding_key.as_deref().map(|k| format!("  key {k}")).unwrap_or_default();
+            if let Some(t) = &o.transaction {
+                key = match &t.end {
+                    Ok(()) => format!("  half → {}", t.local.name()),
+                    Err(_) => format!("  half → {} not sent", t.local.name()),
+                };
+            }
+            let place = format!("{key}  q{} off {}", s.queue_id, s.queue_offset);
             // The msgId only when it fits whole (a cut id is no use).
             let id = format!("  {}", o.msg_id);
             let fits = used + place.chars().count() + id.chars().count() <= width;
             spans.push(Span::styled(if fits { place + &id } else { place }, t.muted()));
         }
         Err(e) if o.attempts.is_empty() => spans.push(Span::styled(format!("  {}", e.message), t.error())),
+        // An ordered send does not move: say so where the trail stays on one broker.
+        Err(_) if o.sharding_key.is_some() => spans.push(Span::styled(
+            format!("  key {}: ordered, not moved to another broker", o.sharding_key.as_deref().unwrap_or_default()),
+            t.muted(),
+        )),
         Err(_) => {}
     }
     // Cut to the width, keeping styles.

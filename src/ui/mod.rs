@@ -14,6 +14,7 @@
 pub mod app;
 pub mod brokers;
 pub mod chart;
+pub mod compose;
 pub mod fmt;
 pub mod footer;
 pub mod header;
@@ -103,6 +104,7 @@ pub fn render(f: &mut Frame, app: &App) {
         Overlay::Send(id) => popup::send(f, app, area, *id),
         Overlay::Broker(name) => popup::broker(f, app, area, name),
         Overlay::Compose(form) => popup::compose(f, app, area, form),
+        Overlay::Composed => popup::composed(f, app, area),
         Overlay::Cluster => popup::cluster(f, app, area),
     }
 }
@@ -156,6 +158,9 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         theme = theme.monochrome();
     }
     crate::protocol::message::validate_topic(&args.producer.topic).map_err(|e| StartError::config(e.to_string()))?;
+    let content = produce::content(&args.producer)?;
+    // The topic sends go to (the first of --input's when its lines all name their own).
+    let main_topic = content.topics()[0].to_string();
     // The producer (and the demo cluster) get a thread of their own: the hot path never shares a
     // thread with drawing, and a single-threaded runtime has no cross-thread wake-ups.
     let engine = Engine::start().map_err(|e| StartError::start(format!("cannot start the producer thread: {e}")))?;
@@ -178,15 +183,16 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     };
     let ctx = RunContext {
         target: target.description.clone(),
-        topic: args.producer.topic.clone(),
+        topic: content.topics().join(","),
         brokers: args.producer.brokers as usize,
         attempt_timeout: args.producer.attempt_timeout_ms.map(Duration::from_millis),
+        java: producer.config().java,
         wall_base: chrono::Local::now(),
         clock_base: Instant::now(),
     };
     let mut app = App::new(ctx, theme, settings, producer.fault_table(), producer.fault_avoidance());
     // The route first, so the brokers show before the first send completes.
-    let (p, topic) = (producer.clone(), args.producer.topic.clone());
+    let (p, topic) = (producer.clone(), main_topic.clone());
     let lookup = engine.run(async move { tokio::time::timeout(Duration::from_secs(5), p.lookup(&topic)).await });
     match lookup.await? {
         Ok(Ok(info)) => {
@@ -212,21 +218,16 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     }
     let (settings_tx, settings_rx) = watch::channel(settings);
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    let driver = engine.handle.spawn(load::run(
-        producer.clone(),
-        produce::template(&args.producer),
-        settings_rx,
-        StopAfter::default(),
-        cancel_rx,
-        None,
-    ));
+    let driver =
+        engine.handle.spawn(load::run(producer.clone(), content, settings_rx, StopAfter::default(), cancel_rx, None));
     // The cluster view's data, refreshed every 5 s on the producer's thread.
     let cluster_view: std::sync::Arc<std::sync::Mutex<Option<(Instant, crate::admin::ClusterView)>>> =
         Default::default();
     {
-        let (view, namesrvs, topic) = (cluster_view.clone(), target.namesrvs.clone(), args.producer.topic.clone());
+        let (view, namesrvs, topic) = (cluster_view.clone(), target.namesrvs.clone(), main_topic.clone());
+        let tls = target.tls.clone();
         engine.handle.spawn(async move {
-            let pool = crate::remoting::ConnectionPool::new();
+            let pool = crate::remoting::ConnectionPool::new().with_tls(tls);
             loop {
                 let v = crate::admin::fetch_view(&pool, &namesrvs, &topic).await;
                 *view.lock().unwrap() = Some((Instant::now(), v));
@@ -288,6 +289,11 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     }
     let _ = cancel_tx.send(true);
     driver.abort();
+    if let Some(c) = &app.controls {
+        // UNREGISTER_CLIENT, as DefaultMQProducer.shutdown() (the API timeout bounds it).
+        let p = c.producer.clone();
+        let _ = engine.run(async move { p.shutdown().await }).await;
+    }
     if let Some(c) = &target.demo {
         c.shutdown();
     }

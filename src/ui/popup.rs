@@ -29,11 +29,25 @@ fn show(f: &mut Frame, app: &App, area: Rect, title: String, lines: Vec<Line>) {
 }
 
 pub fn send(f: &mut Frame, app: &App, area: Rect, id: u64) {
+    match app.view().log.iter().find(|o| o.send == id) {
+        Some(o) => send_detail(f, app, area, o, format!(" Send #{} · esc closes ", o.send)),
+        None => show(f, app, area, " Send ".into(), vec![Line::raw(" this send has left the log")]),
+    }
+}
+
+/// The composed message: sending, or its own result.
+pub fn composed(f: &mut Frame, app: &App, area: Rect) {
+    let done = app.composed.lock().unwrap().clone();
+    match done {
+        Some(o) => send_detail(f, app, area, &o, " The message you composed · esc closes ".into()),
+        None => {
+            show(f, app, area, " The message you composed ".into(), vec![Line::raw(" sending… its result shows here")])
+        }
+    }
+}
+
+fn send_detail(f: &mut Frame, app: &App, area: Rect, o: &crate::producer::SendOutcome, title: String) {
     let t = &app.theme;
-    let Some(o) = app.view().log.iter().find(|o| o.send == id) else {
-        show(f, app, area, " Send ".into(), vec![Line::raw(" this send has left the log")]);
-        return;
-    };
     let kv =
         |k: &str, v: String| Line::from(vec![Span::styled(format!(" {k:<14}"), t.muted()), Span::styled(v, t.text())]);
     let mut lines = vec![
@@ -43,6 +57,12 @@ pub fn send(f: &mut Frame, app: &App, area: Rect, id: u64) {
         kv("started", app.ctx.wall(o.started).format("%H:%M:%S%.3f").to_string()),
         kv("latency", fmt_ms(o.latency)),
     ];
+    if let Some(k) = &o.sharding_key {
+        lines.push(kv("sharding key", format!("{k} (ordered: its queue, retried there only)")));
+    }
+    if let Some(tx) = &o.transaction {
+        lines.push(kv("transaction", format!("half message, then {}", tx.local.java_name())));
+    }
     match &o.result {
         Ok(s) => {
             lines.push(kv("offsetMsgId", s.offset_msg_id.clone()));
@@ -57,7 +77,11 @@ pub fn send(f: &mut Frame, app: &App, area: Rect, id: u64) {
         lines.push(Line::raw(""));
         lines.push(Line::from(Span::styled(
             format!(" attempt {}: {}", a.attempt, attempt_text(a)),
-            if a.outcome.is_stored() { t.ok() } else { t.error() },
+            match a.outcome {
+                crate::producer::AttemptOutcome::Written => t.muted(),
+                o if o.is_stored() => t.ok(),
+                _ => t.error(),
+            },
         )));
         lines.push(kv(
             "  sent to",
@@ -98,7 +122,7 @@ pub fn send(f: &mut Frame, app: &App, area: Rect, id: u64) {
         };
         lines.push(kv("  fault item", fault));
     }
-    show(f, app, area, format!(" Send #{} · esc closes ", o.send), lines);
+    show(f, app, area, title, lines);
 }
 
 pub fn broker(f: &mut Frame, app: &App, area: Rect, name: &str) {
@@ -147,13 +171,25 @@ pub fn compose(f: &mut Frame, app: &App, area: Rect, form: &Compose) {
     for (i, label) in Compose::LABELS.iter().enumerate() {
         let cursor = if i == form.field { "█" } else { "" };
         let style = if i == form.field { t.accent() } else { t.text() };
+        let hint = if i == form.field && !Compose::HINTS[i].is_empty() {
+            format!("   {}", Compose::HINTS[i])
+        } else {
+            String::new()
+        };
         lines.push(Line::from(vec![
             Span::styled(format!(" {label:<6} "), t.muted()),
             Span::styled(format!("{}{cursor}", form.fields[i]), style),
+            Span::styled(hint, t.muted()),
         ]));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::from(Span::styled(" tab next field · enter send · esc cancel", t.muted())));
+    if let Some(e) = &form.error {
+        lines.push(Line::from(Span::styled(format!(" {e}"), t.error())));
+    }
+    lines.push(Line::from(Span::styled(
+        " tab next field · enter send (remembered for this topic) · esc cancel",
+        t.muted(),
+    )));
     show(f, app, area, " Send one message ".into(), lines);
 }
 
@@ -216,13 +252,23 @@ pub fn cluster(f: &mut Frame, app: &App, area: Rect) {
         lines.push(Line::raw(""));
         lines.push(Line::from(Span::styled(" demo brokers: what they stored", t.accent())));
         lines.push(Line::from(Span::styled(
-            format!("   {:<16} {:>10} {:>10} {:>8}", "broker", "stored", "duplicates", "faulted"),
+            format!(
+                "   {:<16} {:>10} {:>10} {:>8} {:>16}",
+                "broker", "stored", "duplicates", "faulted", "delayed (due)"
+            ),
             t.muted(),
         )));
         for s in cluster.stats() {
             let style = if s.duplicate_keys > 0 { t.warn() } else { t.text() };
             lines.push(Line::from(Span::styled(
-                format!("   {:<16} {:>10} {:>10} {:>8}", s.name, s.messages, s.duplicate_keys, s.faulted),
+                format!(
+                    "   {:<16} {:>10} {:>10} {:>8} {:>16}",
+                    s.name,
+                    s.messages,
+                    s.duplicate_keys,
+                    s.faulted,
+                    format!("{} ({})", s.delayed, s.delayed_due)
+                ),
                 style,
             )));
         }
@@ -230,6 +276,16 @@ pub fn cluster(f: &mut Frame, app: &App, area: Rect) {
             "   duplicates: a UNIQ_KEY stored again (a retry after a slow attempt that was stored after all)",
             t.muted(),
         )));
+        for s in cluster.stats().iter().filter(|s| s.ordered > 0) {
+            let style = if s.ordered_out_of_order + s.ordered_moved > 0 { t.warn() } else { t.text() };
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "   {}: {} ordered, {} out of send order, {} moved to another queue",
+                    s.name, s.ordered, s.ordered_out_of_order, s.ordered_moved
+                ),
+                style,
+            )));
+        }
     }
     show(f, app, area, " Cluster · v or esc closes ".into(), lines);
 }

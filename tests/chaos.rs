@@ -41,10 +41,9 @@ async fn a_scenario_on_the_proxies_is_retried_around_and_the_cluster_is_untouche
     let stored: u64 = stats.iter().map(|s| s.messages).sum();
     let repeats: u64 = stats.iter().map(|s| s.duplicate_keys).sum();
     assert_eq!(stored - repeats, summary["ok"].as_u64().unwrap(), "{stats:?}");
-    let unknown = text
-        .lines()
-        .filter(|l| l.contains("\"type\":\"attempt\"") && l.contains("\"outcome\":\"unknown\""))
-        .count() as u64;
+    let unknown =
+        text.lines().filter(|l| l.contains("\"type\":\"attempt\"") && l.contains("\"outcome\":\"unknown\"")).count()
+            as u64;
     assert!(repeats <= unknown, "{repeats} repeats, {unknown} attempts with their reply lost");
 
     // A name-server step cannot run on broker proxies.

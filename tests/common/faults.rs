@@ -119,27 +119,29 @@ fn failed_sends(r: &Run) -> Vec<String> {
     r.lines.iter().filter(|l| failed.contains(&l["send"].as_u64().unwrap_or(0))).map(|l| l.to_string()).collect()
 }
 
-/// Asserts that no send failed but for the ones a broker shed with SYSTEM_BUSY (2): a broker
+/// The failed sends' results, but for the ones a broker shed with SYSTEM_BUSY (2): a broker
 /// error ends an async send without a retry, as in Java, and rocketmq-rust's brokers shed load
-/// so now and then (most of all just after a restart). Any other failure fails the step, with
-/// the failed sends' lines.
-fn assert_none_failed(r: &Run, step: &str) {
-    let failed: Vec<u64> =
-        results(r).filter(|v| v["status"] == "FAILED").map(|v| v["send"].as_u64().unwrap()).collect();
-    let shed = |send: u64| {
+/// so now and then (most of all just after a restart). Says how many were shed.
+fn failed_unshed<'a>(r: &'a Run, step: &str) -> Vec<&'a Value> {
+    let shed = |send: &Value| {
         r.lines
             .iter()
             .rev()
-            .find(|l| l["type"] == "attempt" && l["send"] == send)
+            .find(|l| l["type"] == "attempt" && l["send"] == *send)
             .is_some_and(|a| a["outcome"] == "broker_error" && a["code"] == 2)
     };
-    let unexplained: Vec<u64> = failed.iter().copied().filter(|s| !shed(*s)).collect();
-    if failed.len() > unexplained.len() {
-        println!(
-            "{step}: {} sends shed by SYSTEM_BUSY (broker errors are not retried)",
-            failed.len() - unexplained.len()
-        );
+    let failed: Vec<&Value> = results(r).filter(|v| v["status"] == "FAILED").collect();
+    let unshed: Vec<&Value> = failed.iter().copied().filter(|v| !shed(&v["send"])).collect();
+    if failed.len() > unshed.len() {
+        println!("{step}: {} sends shed by SYSTEM_BUSY (broker errors are not retried)", failed.len() - unshed.len());
     }
+    unshed
+}
+
+/// Asserts that no send failed but for SYSTEM_BUSY sheds ([`failed_unshed`]); any other
+/// failure fails the step, with the failed sends' lines.
+fn assert_none_failed(r: &Run, step: &str) {
+    let unexplained = failed_unshed(r, step);
     assert!(unexplained.is_empty(), "{step}: failed sends: {:#?}\n{}", failed_sends(r), r.stderr);
 }
 
@@ -160,8 +162,13 @@ pub fn a_real_cluster_misbehaving(peer: &dyn RealCluster) {
     peer.signal("broker-b", "-CONT");
     let r = finish(child);
     assert_eq!(r.code, Some(1), "some in-flight sends failed: {} {}", r.stderr, r.summary);
-    let failed: Vec<&Value> = results(&r).filter(|v| v["status"] == "FAILED").collect();
-    assert!(!failed.is_empty() && failed.len() <= 64, "only sends in flight (≤ 64) fail: {}", failed.len());
+    let failed = failed_unshed(&r, "1. stopped");
+    assert!(
+        !failed.is_empty() && failed.len() <= 64,
+        "only sends in flight (≤ 64) fail: {}: {:#?}",
+        failed.len(),
+        failed_sends(&r)
+    );
     for f in &failed {
         assert_eq!(trail(f), ["broker-b"], "{f}");
         assert!(f["error"].as_str().unwrap().starts_with("wait response timeout"), "{f}");

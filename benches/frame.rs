@@ -42,7 +42,9 @@ fn stored_outcome(i: u64, broker: &Arc<str>, started: Instant, attempts: Vec<Att
         msg_id: "7F0000011F904B8F2D3A1C2B00000001".into(),
         started,
         started_wall: chrono::Local::now(),
+        scheduled: None,
         latency: attempts.iter().map(|a| a.latency).sum(),
+        service_latency: attempts.iter().map(|a| a.latency).sum(),
         result: Ok(Stored {
             status: SendStatus::SEND_OK,
             broker: broker.clone(),
@@ -68,7 +70,7 @@ fn app() -> App {
         wall_base: chrono::Local::now(),
         clock_base: start,
     };
-    let settings = LoadSettings { rate: Some(200.0), concurrency: 256, paused: false };
+    let settings = LoadSettings { rate: Some(200.0), concurrency: 256, paused: false, model: Default::default() };
     let mut app = App::new(ctx, Theme::dark(), settings, FaultTable::V5, true);
     let brokers: Vec<Arc<str>> = (0..12).map(|i| Arc::from(mqtui::cluster::broker_name(i).as_str())).collect();
     // 60 s of sends, 2000 kept in the log; every 7th retried after a timeout.

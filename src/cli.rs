@@ -190,6 +190,12 @@ pub struct ProducerArgs {
     /// Messages per second, or `max` (produce: max by default; console: 200).
     #[arg(long, env = "MQTUI_RATE", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Where latency counts from under --rate: open (the default with a rate: from each send's
+    /// slot on the schedule, the time the in-flight limit held it back included; the schedule
+    /// never restarts by itself) or closed (from each send's real start; a schedule fallen
+    /// behind restarts from now).
+    #[arg(long, env = "MQTUI_LOAD_MODEL", value_parser = crate::producer::schedule::LoadModel::parse)]
+    pub load_model: Option<crate::producer::schedule::LoadModel>,
     /// Sends in flight at most.
     #[arg(long, env = "MQTUI_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub concurrency: u32,

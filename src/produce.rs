@@ -156,6 +156,24 @@ pub fn producer_config(args: &ProducerArgs, target: &Target) -> ProducerConfig {
     }
 }
 
+/// The load settings of `args`: `default_rate` when no --rate is given (`max`: none), the open
+/// model when a rate is set unless --load-model says closed.
+pub fn load_settings(args: &ProducerArgs, default_rate: Option<f64>) -> Result<LoadSettings, StartError> {
+    use crate::producer::schedule::LoadModel;
+    let rate = args.rate.or(default_rate).filter(|r| r.is_finite());
+    let model = match (args.load_model, rate) {
+        (Some(LoadModel::Open), None) => {
+            return Err(StartError::config(
+                "--load-model open: give --rate N (the open model keeps a schedule; without a rate there is none)",
+            ))
+        }
+        (Some(m), _) => m,
+        (None, Some(_)) => LoadModel::Open,
+        (None, None) => LoadModel::Closed,
+    };
+    Ok(LoadSettings { rate, concurrency: args.concurrency as usize, paused: false, model })
+}
+
 /// What the sends carry, from the command line and `--input`; files are read (and every input
 /// line checked) here, before anything is sent.
 pub fn content(args: &ProducerArgs) -> Result<Content, StartError> {
@@ -337,6 +355,7 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         );
     }
 
+    let settings = load_settings(&args.producer, None)?;
     let run_info = RunInfo {
         target: target.description.clone(),
         topic: content.topics().join(","),
@@ -346,13 +365,14 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         timeout_ms: args.producer.timeout_ms,
         attempt_timeout_ms: args.producer.attempt_timeout_ms,
         retries: args.producer.retries,
+        load_model: settings.model.name(),
+        rate: settings.rate,
+        concurrency: settings.concurrency,
     };
     let stop = StopAfter {
         count: args.count.or(if args.duration.is_none() { Some(1000) } else { None }),
         duration: args.duration.map(Duration::from_secs_f64),
     };
-    let settings =
-        LoadSettings { rate: args.producer.rate, concurrency: args.producer.concurrency as usize, paused: false };
     let (_settings_tx, settings_rx) = watch::channel(settings);
     // Operator warnings (a name server gone, a route kept from cache) go to stderr as they come.
     let mut warnings = producer.subscribe_warnings();
@@ -366,7 +386,9 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         tokio::time::sleep_until(producer_started + Duration::from_millis(args.start_delay_ms)).await;
     }
     let started = Instant::now();
-    let driver = tokio::spawn(load::run(producer.clone(), content, settings_rx, stop, cancel, Some(tx)));
+    let status = std::sync::Arc::new(load::LoadStatus::default());
+    let driver =
+        tokio::spawn(load::run(producer.clone(), content, settings_rx, stop, cancel, Some(tx), status.clone()));
 
     let mut stats = RunStats::new(started);
     for b in &route.brokers {
@@ -440,6 +462,7 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     }
     let elapsed = last_end.saturating_duration_since(started);
     let mut summary = Summary::new(&stats, elapsed, last_end, producer.name_server_lookups(), run_info);
+    summary.not_started = status.not_started();
     if let Some(t) = &mut summary.transactions {
         t.check_backs = producer.counters().check_backs;
         t.check_answer = producer.config().transaction_check.java_name();

@@ -98,6 +98,8 @@ pub struct ResultLine<'a> {
     pub attempts: usize,
     /// The broker of each attempt, in order.
     pub brokers: Vec<&'a str>,
+    /// What the user waited for: from the send's intended start under the open model (the
+    /// time it was held back included), else from its real start.
     pub latency_ms: f64,
     pub msg_id: &'a str,
     pub offset_msg_id: Option<&'a str>,
@@ -117,6 +119,11 @@ pub struct ResultLine<'a> {
     /// Why END_TRANSACTION could not be written (the broker will check back).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_transaction_error: Option<&'a str>,
+    /// From the send's real start to its end.
+    pub service_latency_ms: f64,
+    /// How late it started against its slot on the schedule (open model only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lag_ms: Option<f64>,
 }
 
 impl<'a> ResultLine<'a> {
@@ -140,6 +147,8 @@ impl<'a> ResultLine<'a> {
             sharding_key: o.sharding_key.as_deref(),
             transaction: o.transaction.as_ref().map(|t| t.local.java_name()),
             end_transaction_error: o.transaction.as_ref().and_then(|t| t.end.as_ref().err()).map(String::as_str),
+            service_latency_ms: ms(o.service_latency),
+            lag_ms: o.scheduled.map(|_| ms(o.lag())),
         }
     }
 }
@@ -177,6 +186,12 @@ pub struct Latency {
     pub max: f64,
 }
 
+impl Latency {
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Self {
+        Latency { p50: quantile_ms(h, 0.5), p99: quantile_ms(h, 0.99), p999: quantile_ms(h, 0.999), max: max_ms(h) }
+    }
+}
+
 #[derive(Debug, Serialize, Clone, PartialEq)]
 pub struct BrokerLatency {
     pub p50: f64,
@@ -212,6 +227,11 @@ pub struct RunInfo {
     pub timeout_ms: u64,
     pub attempt_timeout_ms: Option<u64>,
     pub retries: u32,
+    /// open | closed: where `latency_ms` counts from (closed also when no rate is set).
+    pub load_model: &'static str,
+    /// The rate asked for (null: as fast as the in-flight limit allows).
+    pub rate: Option<f64>,
+    pub concurrency: usize,
 }
 
 /// `{"type":"summary","v":1, …}`: the last line of `jsonl`, the whole of `json`.
@@ -243,6 +263,13 @@ pub struct Summary {
     /// Transactional sends (`--transaction`), when there were any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transactions: Option<TransactionSummary>,
+    /// From each send's real start (in the open model `latency_ms` counts from its slot).
+    pub service_latency_ms: Latency,
+    /// Sends that started more than 1 ms after their slot on the schedule (open model), the
+    /// largest lag, and the slots that came due before the end and never started.
+    pub behind_schedule: u64,
+    pub max_lag_ms: f64,
+    pub not_started: u64,
 }
 
 /// What the transactional sends of a run did.
@@ -273,12 +300,7 @@ impl Summary {
             retries: s.retries,
             elapsed_s: round3(secs),
             tps: if secs > 0.0 { round3(s.sent as f64 / secs) } else { 0.0 },
-            latency_ms: Latency {
-                p50: quantile_ms(&s.latency, 0.5),
-                p99: quantile_ms(&s.latency, 0.99),
-                p999: quantile_ms(&s.latency, 0.999),
-                max: max_ms(&s.latency),
-            },
+            latency_ms: Latency::of(&s.latency),
             name_server_lookups: lookups,
             brokers: s
                 .brokers
@@ -312,6 +334,10 @@ impl Summary {
                 end_failed: s.tx_end_failed,
                 ..Default::default()
             }),
+            service_latency_ms: Latency::of(&s.service_latency),
+            behind_schedule: s.behind_schedule,
+            max_lag_ms: ms(s.max_lag),
+            not_started: 0,
         }
     }
 
@@ -329,6 +355,13 @@ impl Summary {
             r.timeout_ms,
             r.attempt_timeout_ms.map_or("off (faithful)".to_string(), |t| format!("{t} ms")),
             r.retries
+        )?;
+        writeln!(
+            w,
+            "load model {} · rate {} · {} in flight at most",
+            r.load_model,
+            r.rate.map_or("max".to_string(), |r| format!("{r}/s")),
+            r.concurrency
         )?;
         writeln!(
             w,
@@ -357,7 +390,24 @@ impl Summary {
             )?;
         }
         let l = &self.latency_ms;
-        writeln!(w, "latency ms  p50 {}  p99 {}  p99.9 {}  max {}", l.p50, l.p99, l.p999, l.max)?;
+        let (from, model) = match r.load_model {
+            "open" => ("from each send's slot on the schedule", "open model"),
+            _ => ("from each send's real start", "closed model"),
+        };
+        writeln!(w, "latency ms  p50 {}  p99 {}  p99.9 {}  max {}  ({model}: {from})", l.p50, l.p99, l.p999, l.max)?;
+        if r.load_model == "open" {
+            let l = &self.service_latency_ms;
+            writeln!(
+                w,
+                "service ms  p50 {}  p99 {}  p99.9 {}  max {}  (from each send's real start)",
+                l.p50, l.p99, l.p999, l.max
+            )?;
+            writeln!(
+                w,
+                "schedule    behind {} (started > 1 ms late)  max lag {} ms  not started {}",
+                self.behind_schedule, self.max_lag_ms, self.not_started
+            )?;
+        }
         let statuses: Vec<String> = self.statuses.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(w, "statuses    {}", statuses.join("  "))?;
         writeln!(w, "name server lookups {}", self.name_server_lookups)?;

@@ -184,6 +184,9 @@ fn bad_flags_and_config_exit_2() {
         vec!["produce", "--namesrv", "127.0.0.1:9876;10.0.0.1:99999"],
         vec!["route", "--namesrv", "host:port"],
         vec!["topic", "create", "--namesrv", ";", "--topic", "T"],
+        vec!["produce", "--load-model", "open"],
+        vec!["produce", "--load-model", "open", "--rate", "max"],
+        vec!["produce", "--load-model", "half"],
     ] {
         let o = mqtui(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
@@ -346,4 +349,57 @@ fn java_profiles_show_each_versions_hang() {
         let healthy_isolated = faults.iter().any(|f| f["broker"] != "broker-b");
         assert_eq!(healthy_isolated, java == "4.9.8", "{java}: healthy brokers isolated: {faults:?}");
     }
+}
+
+/// Under --rate the summary says the load model and the schedule's figures; a held-back send's
+/// result line carries its lag; closed is said so.
+#[test]
+fn a_rated_run_reports_its_load_model_and_schedule() {
+    // 1 in flight, 20 ms per send at 100/s: each send waits for the previous one.
+    let dir = std::env::temp_dir().join(format!("mqtui-open-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("slow.toml");
+    std::fs::write(&file, "[[step]]\nat = 0\nbroker = \"broker-a\"\nlatency_ms = 20\n").unwrap();
+    let run = |model: &str| {
+        let o = mqtui(&[
+            "produce",
+            "--brokers",
+            "1",
+            "--scenario",
+            file.to_str().unwrap(),
+            "--rate",
+            "100",
+            "--concurrency",
+            "1",
+            "--count",
+            "30",
+            "--load-model",
+            model,
+            "--output",
+            "jsonl",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        lines(&o)
+    };
+    let v = run("open");
+    let s = v.last().unwrap();
+    assert_eq!(s["run"]["load_model"], "open");
+    assert_eq!((s["run"]["rate"].as_f64(), s["run"]["concurrency"].as_u64()), (Some(100.0), Some(1)));
+    assert!(s["behind_schedule"].as_u64().unwrap() >= 25, "{s}");
+    assert!(s["max_lag_ms"].as_f64().unwrap() >= 200.0, "30 sends of 20 ms fall ~300 ms behind: {s}");
+    assert!(s["latency_ms"]["max"].as_f64() > s["service_latency_ms"]["max"].as_f64(), "{s}");
+    let last = v.iter().filter(|l| l["type"] == "result").max_by_key(|l| l["send"].as_u64()).unwrap();
+    assert!(last["lag_ms"].as_f64().unwrap() >= 200.0, "{last}");
+    assert!(last["latency_ms"].as_f64().unwrap() >= last["service_latency_ms"].as_f64().unwrap() + 200.0);
+
+    let v = run("closed");
+    let s = v.last().unwrap();
+    assert_eq!((s["run"]["load_model"].as_str(), s["behind_schedule"].as_u64()), (Some("closed"), Some(0)));
+    assert!(v.iter().filter(|l| l["type"] == "result").all(|l| l.get("lag_ms").is_none()));
+    let o = mqtui(&["produce", "--count", "5", "--rate", "100", "--load-model", "closed"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("load model closed · rate 100/s") && text.contains("(closed model: from each send's real start)"),
+        "{text}"
+    );
 }

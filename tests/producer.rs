@@ -495,12 +495,12 @@ async fn the_in_flight_limit_follows_changes_down_and_up() {
         c.update_fault(b, |f| f.latency = ms(100)).unwrap();
     }
     let p = producer(&c, |cfg| cfg.fault_avoidance = false);
-    let settings = |concurrency| LoadSettings { rate: None, concurrency, paused: false };
+    let settings = |concurrency| LoadSettings { rate: None, concurrency, paused: false, model: Default::default() };
     let (tx, rx) = tokio::sync::watch::channel(settings(8));
     let (_cancel_tx, cancel) = tokio::sync::watch::channel(false);
     let template = Content::synthetic(TOPIC, 16);
     let stop = StopAfter { count: None, duration: Some(ms(3000)) };
-    let driver = tokio::spawn(load::run(p.clone(), template, rx, stop, cancel, None));
+    let driver = tokio::spawn(load::run(p.clone(), template, rx, stop, cancel, None, Default::default()));
 
     // Samples the in-flight count every 10 ms for `d`: (max, last).
     let watch = |d: Duration| {

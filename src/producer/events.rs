@@ -134,10 +134,16 @@ pub struct SendOutcome {
     pub topic: Arc<str>,
     /// The client's message id (UNIQ_KEY).
     pub msg_id: String,
+    /// When the send really began (the producer took it).
     pub started: Instant,
     /// Wall-clock start, for display.
     pub started_wall: chrono::DateTime<chrono::Local>,
+    /// Its intended start on the load schedule (the open model, `schedule`); None: not on one.
+    pub scheduled: Option<Instant>,
+    /// What the user waited for: from the intended start when scheduled, else from `started`.
     pub latency: Duration,
+    /// From the real start to the end (the producer's own time, whatever held the send back).
+    pub service_latency: Duration,
     pub attempts: Vec<AttemptRecord>,
     /// Ok for a oneway send (`oneway`): the request was handed to the connection, and its
     /// `Stored` holds only the broker and queue it went to (no offset, no offset id).
@@ -173,6 +179,10 @@ impl SendOutcome {
     }
     pub fn is_ok(&self) -> bool {
         self.result.is_ok()
+    }
+    /// How late the send started against its schedule (zero when not scheduled).
+    pub fn lag(&self) -> Duration {
+        self.scheduled.map_or(Duration::ZERO, |s| self.started.saturating_duration_since(s))
     }
 }
 

@@ -1,12 +1,21 @@
 //! The load driver: keeps sends going at a rate and a number in flight, both changeable while
 //! it runs (the console's `+`/`-`, `[`/`]`, `p`), and hands every outcome to its consumer.
+//!
+//! With a rate, each send has a slot on the schedule (start + n / rate). Under the open model
+//! ([`LoadModel::Open`], the default) the schedule is kept however far behind the sends fall:
+//! a send held back (no in-flight slot, its key's previous send not done) starts as soon as it
+//! can, its latency counting from its slot ([`schedule`](super::schedule)). Under the closed
+//! model a schedule more than 100 ms behind restarts from now, as mqtui did before. Only an
+//! operator's own change restarts the schedule in either model: a new rate, or a resume.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
 
+use super::schedule::{self, LoadModel};
 use super::{Producer, SendOutcome};
 use crate::content::Content;
 use crate::protocol::message::Message;
@@ -20,6 +29,19 @@ pub struct LoadSettings {
     pub concurrency: usize,
     /// No new sends while paused (sends in flight finish).
     pub paused: bool,
+    /// Where latency counts from under a rate.
+    pub model: LoadModel,
+}
+
+impl LoadSettings {
+    /// Whether sends carry an intended start (open model with a rate).
+    pub fn is_open(&self) -> bool {
+        self.model == LoadModel::Open && self.paced().is_some()
+    }
+    /// The rate the schedule follows (None: no schedule, as fast as the in-flight limit allows).
+    pub fn paced(&self) -> Option<f64> {
+        self.rate.filter(|r| r.is_finite() && *r > 0.0)
+    }
 }
 
 /// When to stop.
@@ -29,9 +51,43 @@ pub struct StopAfter {
     pub duration: Option<Duration>,
 }
 
+/// What the driver is doing, read by views while it runs (it never waits on them).
+#[derive(Debug)]
+pub struct LoadStatus {
+    origin: Instant,
+    /// The slot of the send waiting to start, as µs since `origin` + 1 (0: none waiting).
+    waiting: AtomicU64,
+    /// Slots that came due before the run ended and never started (the open model owes them).
+    not_started: AtomicU64,
+}
+
+impl Default for LoadStatus {
+    fn default() -> Self {
+        LoadStatus { origin: Instant::now(), waiting: AtomicU64::new(0), not_started: AtomicU64::new(0) }
+    }
+}
+
+impl LoadStatus {
+    pub fn not_started(&self) -> u64 {
+        self.not_started.load(Ordering::Relaxed)
+    }
+    /// How far behind its schedule the driver is at `now`: the age of the slot of the send
+    /// waiting to start (zero when none waits, or it is not yet late).
+    pub fn lag(&self, now: Instant) -> Duration {
+        match self.waiting.load(Ordering::Relaxed) {
+            0 => Duration::ZERO,
+            us => now.saturating_duration_since(self.origin + Duration::from_micros(us - 1)),
+        }
+    }
+    fn set_waiting(&self, slot: Option<Instant>) {
+        let v = slot.map_or(0, |s| s.saturating_duration_since(self.origin).as_micros() as u64 + 1);
+        self.waiting.store(v, Ordering::Relaxed);
+    }
+}
+
 /// Runs until `stop` is reached or `cancel` turns true, sending `template` under `settings`;
 /// every outcome goes to `out` if given (bounded: a slow consumer slows new sends, never the producer's
-/// hot path). Returns the number of sends started.
+/// hot path); `status` says live how it goes. Returns the number of sends started.
 pub async fn run(
     producer: Producer,
     content: Content,
@@ -39,6 +95,7 @@ pub async fn run(
     stop: StopAfter,
     mut cancel: watch::Receiver<bool>,
     out: Option<mpsc::Sender<Arc<SendOutcome>>>,
+    status: Arc<LoadStatus>,
 ) -> u64 {
     let start = Instant::now();
     let end = stop.duration.map(|d| start + d);
@@ -48,6 +105,9 @@ pub async fn run(
     let mut permits_total = current.concurrency.clamp(1, max_permits);
     let mut started: u64 = 0;
     let mut next_at = start;
+    // The slot taken for the next send, kept while it waits for an in-flight slot (a settings
+    // change meanwhile must not lose it).
+    let mut slot: Option<Instant> = None;
     // Per sharding key, the end of its last send.
     let mut chains: std::collections::HashMap<String, tokio::sync::oneshot::Receiver<()>> = Default::default();
     loop {
@@ -57,7 +117,7 @@ pub async fn run(
         if end.is_some_and(|e| Instant::now() >= e) {
             break;
         }
-        // Settings changes: resize the in-flight limit, restart pacing.
+        // Settings changes: resize the in-flight limit; a new rate starts a new schedule.
         let new = *settings.borrow_and_update();
         if new != current {
             let want = new.concurrency.clamp(1, max_permits);
@@ -73,39 +133,61 @@ pub async fn run(
                 });
             }
             permits_total = want;
-            if new.rate != current.rate {
+            if new.rate != current.rate || new.model != current.model {
                 next_at = Instant::now();
+                slot = None;
             }
             current = new;
         }
         if current.paused {
+            status.set_waiting(None);
             tokio::select! {
                 _ = settings.changed() => {}
                 _ = cancel.changed() => {}
                 _ = sleep_until_opt(end) => {}
             }
+            // Resumed: the schedule starts again from now (the pause was the operator's).
             next_at = Instant::now();
+            slot = None;
             continue;
         }
-        if let Some(rate) = current.rate.filter(|r| *r > 0.0) {
-            let now = Instant::now();
-            if next_at > now {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(next_at) => {}
-                    _ = settings.changed() => continue,
-                    _ = cancel.changed() => continue,
+        if slot.is_none() {
+            if let Some(rate) = current.paced() {
+                let now = Instant::now();
+                if next_at > now {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(next_at) => {}
+                        _ = settings.changed() => continue,
+                        _ = cancel.changed() => continue,
+                    }
+                } else if current.model == LoadModel::Closed && now.duration_since(next_at) > Duration::from_millis(100)
+                {
+                    // Closed model: fell behind (slow sends), do not burst to catch up.
+                    next_at = now;
                 }
-            } else if now.duration_since(next_at) > Duration::from_millis(100) {
-                // Fell behind (paused, slow sends): do not burst to catch up.
-                next_at = now;
+                if end.is_some_and(|e| next_at >= e) {
+                    // The run's slots are those before its end.
+                    break;
+                }
+                slot = Some(next_at);
+                next_at += Duration::from_secs_f64(1.0 / rate);
             }
-            next_at += Duration::from_secs_f64(1.0 / rate);
         }
-        let permit = tokio::select! {
-            p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = settings.changed() => continue,
-            _ = cancel.changed() => continue,
+        let open = current.model == LoadModel::Open;
+        if open {
+            status.set_waiting(slot);
+        }
+        let permit = match sem.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => tokio::select! {
+                p = sem.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                _ = settings.changed() => continue,
+                _ = cancel.changed() => continue,
+                _ = sleep_until_opt(end) => continue,
+            },
         };
+        let intended = slot.take().filter(|_| open);
+        status.set_waiting(None);
         let p = producer.clone();
         let per_send = if content.oneway { 1 } else { content.batch as u64 };
         let oneway = content.oneway;
@@ -127,7 +209,7 @@ pub async fn run(
             chains.retain(|_, rx| matches!(rx.try_recv(), Err(tokio::sync::oneshot::error::TryRecvError::Empty)));
         }
         let out = out.clone();
-        tokio::spawn(async move {
+        let send = async move {
             if let Some(prev) = after {
                 // Ended or dropped: either way the previous send is over.
                 let _ = prev.await;
@@ -150,8 +232,23 @@ pub async fn run(
             if let Some(out) = out {
                 let _ = out.send(outcome).await;
             }
-        });
+        };
+        match intended {
+            Some(at) => tokio::spawn(schedule::scoped(at, send)),
+            None => tokio::spawn(send),
+        };
         started += 1;
+    }
+    status.set_waiting(None);
+    // The open model owes every slot that came due before the end: say how many never started.
+    if let (Some(rate), Some(end), true) = (current.paced(), end, current.model == LoadModel::Open) {
+        let due_by = Instant::now().min(end);
+        let first = slot.unwrap_or(next_at);
+        if first < due_by && stop.count.is_none_or(|c| started < c) {
+            let owed = ((due_by - first).as_secs_f64() * rate).ceil() as u64;
+            let owed = stop.count.map_or(owed, |c| owed.min(c - started));
+            status.not_started.store(owed, Ordering::Relaxed);
+        }
     }
     started
 }

@@ -25,6 +25,7 @@ pub mod java;
 pub mod load;
 mod oneway;
 pub mod route;
+pub mod schedule;
 pub mod selector;
 pub mod sender;
 mod sync;
@@ -575,13 +576,17 @@ impl Producer {
                 r
             }
         };
+        let service_latency = started.elapsed();
+        let scheduled = schedule::intended().filter(|at| *at <= started);
         let outcome = Arc::new(SendOutcome {
             send,
             topic,
             msg_id,
             started,
             started_wall,
-            latency: started.elapsed(),
+            scheduled,
+            latency: scheduled.map_or(service_latency, |at| at.elapsed()),
+            service_latency,
             attempts,
             result,
             oneway,

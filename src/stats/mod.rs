@@ -116,7 +116,14 @@ pub struct RunStats {
     pub attempts: u64,
     pub retries: u64,
     pub statuses: BTreeMap<&'static str, u64>,
+    /// What the user waited for: from each send's intended start under the open model.
     pub latency: Histogram<u64>,
+    /// From each send's real start (the producer's own time).
+    pub service_latency: Histogram<u64>,
+    /// Sends that started more than [`BEHIND`](crate::producer::schedule::BEHIND) after their
+    /// slot on the schedule, and the largest lag.
+    pub behind_schedule: u64,
+    pub max_lag: Duration,
     pub brokers: BTreeMap<Arc<str>, BrokerStats>,
 }
 
@@ -137,6 +144,9 @@ impl RunStats {
             retries: 0,
             statuses: BTreeMap::new(),
             latency: new_histogram(),
+            service_latency: new_histogram(),
+            behind_schedule: 0,
+            max_lag: Duration::ZERO,
             brokers: BTreeMap::new(),
         }
     }
@@ -180,6 +190,12 @@ impl RunStats {
         *self.statuses.entry(o.status_name()).or_default() += 1;
         if latency && !written {
             record(&mut self.latency, o.latency);
+            record(&mut self.service_latency, o.service_latency);
+        }
+        let lag = o.lag();
+        if lag > crate::producer::schedule::BEHIND {
+            self.behind_schedule += 1;
+            self.max_lag = self.max_lag.max(lag);
         }
         self.attempts += o.attempts.len() as u64;
         self.retries += o.attempts.len().saturating_sub(1) as u64;
@@ -271,7 +287,9 @@ mod tests {
             msg_id: "X".into(),
             started: attempts[0].started,
             started_wall: chrono::Local::now(),
+            scheduled: None,
             latency: attempts.iter().map(|a| a.latency).sum(),
+            service_latency: attempts.iter().map(|a| a.latency).sum(),
             result: if ok {
                 Ok(Stored {
                     status: SendStatus::SEND_OK,

@@ -185,6 +185,8 @@ pub struct ViewData {
     pub sender: crate::producer::SenderState,
     /// The brokers' check-backs answered so far.
     pub check_backs: u64,
+    /// How far behind its schedule the load driver is now (open model; zero when on time).
+    pub schedule_lag: Duration,
     /// The second the latency windows were last rebuilt for.
     window_second: u64,
     /// Sends that left the log, to be dropped elsewhere (see `ui::Engine`'s reaper).
@@ -203,6 +205,7 @@ impl ViewData {
             in_flight: 0,
             sender: Default::default(),
             check_backs: 0,
+            schedule_lag: Duration::ZERO,
             window_second: 0,
             evicted: Vec::new(),
         }
@@ -505,6 +508,8 @@ pub struct Controls {
     /// `--chaos`: the proxies in front of a real cluster's brokers.
     pub chaos: Option<crate::chaos::Chaos>,
     pub settings: watch::Sender<LoadSettings>,
+    /// The load driver's live state (how far behind its schedule it is).
+    pub load: Arc<crate::producer::load::LoadStatus>,
 }
 
 /// Where the fault keys act.
@@ -631,6 +636,7 @@ impl App {
             self.live.in_flight = c.producer.counters().in_flight;
             self.live.sender = c.producer.sender_state();
             self.live.check_backs = c.producer.counters().check_backs;
+            self.live.schedule_lag = c.load.lag(now);
         }
         if self.ui.overlay == Overlay::Composed {
             // The outcome lands from the producer's task: look each tick.

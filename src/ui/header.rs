@@ -80,56 +80,88 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         Some(r) => format!("{r}/s"),
         None => "max".to_string(),
     };
-    let mut line2 = vec![
-        Span::styled(format!(" rate {rate}  in flight {}/{}  ", v.in_flight, app.settings.concurrency), t.text()),
-        Span::styled(format!("sent {}  ", count(s.sent)), t.text()),
-        Span::styled(format!("ok {}  ", count(s.ok)), t.ok()),
-        Span::styled(format!("failed {}  ", count(s.failed)), if s.failed > 0 { t.error() } else { t.text() }),
-        Span::styled(
-            if s.oneway > 0 { format!("oneway {} (nothing known)  ", count(s.oneway)) } else { String::new() },
-            t.muted(),
-        ),
-        Span::styled(format!("retried {}  ", count(s.retries)), if s.retries > 0 { t.warn() } else { t.text() }),
-        Span::styled(
-            format!(
-                "p50 {} ms  p99 {} ms",
-                ms_cell((!s.latency.is_empty()).then(|| (quantile_ms(&s.latency, 0.5) * 1000.0) as u64)),
-                ms_cell((!s.latency.is_empty()).then(|| (quantile_ms(&s.latency, 0.99) * 1000.0) as u64))
-            ),
+    // Where latency counts from: open (each send's slot on the schedule) or closed.
+    let model = if app.settings.is_open() { "open" } else { "closed" };
+    let p = |q| ms_cell((!s.latency.is_empty()).then(|| (quantile_ms(&s.latency, q) * 1000.0) as u64));
+    // Each fact in a long and a short form, most important first: when the line is too narrow
+    // the last ones take their short form first, so every fact stays on screen.
+    let mut facts: Vec<(String, String, ratatui::style::Style)> = vec![
+        (
+            format!(" rate {rate} {model}  in flight {}/{}", v.in_flight, app.settings.concurrency),
+            format!(" {rate} {model} {}/{}", v.in_flight, app.settings.concurrency),
             t.text(),
         ),
+        (format!("  sent {}", count(s.sent)), format!(" sent {}", count(s.sent)), t.text()),
+        (format!("  ok {}", count(s.ok)), format!(" ok {}", count(s.ok)), t.ok()),
+        (
+            format!("  failed {}", count(s.failed)),
+            format!(" fail {}", count(s.failed)),
+            if s.failed > 0 { t.error() } else { t.text() },
+        ),
+        (
+            format!("  retried {}", count(s.retries)),
+            format!(" retry {}", count(s.retries)),
+            if s.retries > 0 { t.warn() } else { t.text() },
+        ),
+        (format!("  p50 {} ms  p99 {} ms", p(0.5), p(0.99)), format!(" p50/99 {}/{}", p(0.5), p(0.99)), t.text()),
     ];
-    // Overload as the Java client meets it: sends waiting for an executor thread, or for one of
-    // the async permits.
-    if v.sender.queued > 0 {
-        line2.push(Span::styled(format!("  executor queue {}", count(v.sender.queued as u64)), t.warn()));
-    }
-    if v.sender.waiting_for_permit > 0 {
-        line2.push(Span::styled(
-            format!("  waiting for a permit {}", count(v.sender.waiting_for_permit as u64)),
+    // Sends the in-flight limit (or a key's previous send) held back past their slot: counted
+    // when they complete, and how far behind the schedule is right now.
+    if s.behind_schedule > 0 || !v.schedule_lag.is_zero() {
+        let (what, lag) = if v.schedule_lag.is_zero() { ("max lag", s.max_lag) } else { ("lag now", v.schedule_lag) };
+        let lag =
+            if lag >= std::time::Duration::from_secs(1) { super::app::fmt_secs(lag) } else { super::app::fmt_ms(lag) };
+        facts.push((
+            format!("  behind {} ({what} {lag})", count(s.behind_schedule)),
+            format!(" behind {} {lag}", count(s.behind_schedule)),
             t.warn(),
         ));
     }
+    // Overload as the Java client meets it: sends waiting for an executor thread, or for one of
+    // the async permits.
+    if v.sender.queued > 0 {
+        let n = count(v.sender.queued as u64);
+        facts.push((format!("  executor queue {n}"), format!(" exec q {n}"), t.warn()));
+    }
+    if v.sender.waiting_for_permit > 0 {
+        let n = count(v.sender.waiting_for_permit as u64);
+        facts.push((format!("  waiting for a permit {n}"), format!(" permit wait {n}"), t.warn()));
+    }
+    if s.oneway > 0 {
+        let n = count(s.oneway);
+        facts.push((format!("  oneway {n} (nothing known)"), format!(" oneway {n}"), t.muted()));
+    }
     if s.ordered > 0 {
-        line2.push(Span::styled(format!("  ordered {} (by key, no failover)", count(s.ordered)), t.muted()));
+        let n = count(s.ordered);
+        facts.push((format!("  ordered {n} (by key, no failover)"), format!(" ordered {n}"), t.muted()));
     }
     let half = s.tx_commit + s.tx_rollback + s.tx_unknown;
     if half > 0 || v.check_backs > 0 {
-        line2.push(Span::styled(
-            format!(
-                "  half {}: commit {} rollback {} unknown {} · check-backs {}",
-                count(half),
-                count(s.tx_commit),
-                count(s.tx_rollback),
-                count(s.tx_unknown),
-                count(v.check_backs)
-            ),
+        let (h, c, r, u, k) =
+            (count(half), count(s.tx_commit), count(s.tx_rollback), count(s.tx_unknown), count(v.check_backs));
+        facts.push((
+            format!("  half {h}: commit {c} rollback {r} unknown {u} · check-backs {k}"),
+            format!(" half {h} c/r/u {c}/{r}/{u} chk {k}"),
             t.text(),
         ));
     }
     if v.lagged > 0 {
-        line2.push(Span::styled(format!("  view lagged {} events", count(v.lagged)), t.warn()));
+        let n = count(v.lagged);
+        facts.push((format!("  view lagged {n} events"), format!(" lagged {n}"), t.warn()));
     }
+    let width = area.width as usize;
+    let mut short = vec![false; facts.len()];
+    let len = |short: &[bool]| -> usize {
+        facts.iter().zip(short).map(|((l, s, _), sh)| if *sh { s } else { l }.chars().count()).sum()
+    };
+    for i in (0..facts.len()).rev() {
+        if len(&short) <= width {
+            break;
+        }
+        short[i] = true;
+    }
+    let line2: Vec<Span> =
+        facts.into_iter().zip(short).map(|((l, s, style), sh)| Span::styled(if sh { s } else { l }, style)).collect();
     f.render_widget(Paragraph::new(vec![Line::from(line1), Line::from(line2)]).style(t.header()), area);
 }
 

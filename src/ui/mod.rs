@@ -40,7 +40,7 @@ use theme::Theme;
 
 use crate::cli::ConsoleArgs;
 use crate::produce::{self, StartError};
-use crate::producer::load::{self, LoadSettings, StopAfter};
+use crate::producer::load::{self, StopAfter};
 use crate::producer::{EventStream, Producer};
 
 /// Below this the layout cannot show the brokers and the sends; a message says so instead.
@@ -172,15 +172,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         Producer::new(produce::producer_config(&args.producer, &target))
     };
     let mut events = producer.subscribe_outcomes();
-    let settings = LoadSettings {
-        rate: match args.producer.rate {
-            None => Some(200.0),
-            Some(r) if r.is_infinite() => None,
-            r => r,
-        },
-        concurrency: args.producer.concurrency as usize,
-        paused: false,
-    };
+    let settings = produce::load_settings(&args.producer, Some(200.0))?;
     let ctx = RunContext {
         target: target.description.clone(),
         topic: content.topics().join(","),
@@ -218,8 +210,16 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     }
     let (settings_tx, settings_rx) = watch::channel(settings);
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    let driver =
-        engine.handle.spawn(load::run(producer.clone(), content, settings_rx, StopAfter::default(), cancel_rx, None));
+    let load_status = std::sync::Arc::new(load::LoadStatus::default());
+    let driver = engine.handle.spawn(load::run(
+        producer.clone(),
+        content,
+        settings_rx,
+        StopAfter::default(),
+        cancel_rx,
+        None,
+        load_status.clone(),
+    ));
     // The cluster view's data, refreshed every 5 s on the producer's thread.
     let cluster_view: std::sync::Arc<std::sync::Mutex<Option<(Instant, crate::admin::ClusterView)>>> =
         Default::default();
@@ -241,6 +241,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         cluster: target.demo.clone(),
         chaos: target.chaos.clone(),
         settings: settings_tx,
+        load: load_status,
     });
     app.refresh_injected();
 

@@ -405,6 +405,14 @@ pub struct ProduceArgs {
     /// before the first send: measure a producer that has been up a while, not a cold one.
     #[arg(long, env = "MQTUI_START_DELAY_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub start_delay_ms: u64,
+    /// A pass/fail criterion, repeatable: p99<500ms, p999<2s, max<5s, failed=0, failed<0.1%,
+    /// tps>10000, behind_schedule=0, retries<100, broker-a.p99<50ms. Exit 4 when one fails.
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = crate::stats::threshold::Threshold::parse)]
+    pub thresholds: Vec<crate::stats::threshold::Threshold>,
+    /// Stop sending at the first threshold broken for good (an upper bound on failed, retries,
+    /// behind_schedule or max); sends in flight still end.
+    #[arg(long)]
+    pub abort_on_fail: bool,
 }
 
 #[derive(Debug, Args)]

@@ -15,11 +15,13 @@ use crate::report::{self, RunInfo, Summary};
 use crate::stats::RunStats;
 
 /// Exit codes (a contract): 0 nothing failed, 1 some sends failed, 2 bad flags or config,
-/// 3 could not start (no name server, no route, a port in use).
+/// 3 could not start (no name server, no route, a port in use), 4 a threshold failed.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_CONFIG: u8 = 2;
 pub const EXIT_START: u8 = 3;
+/// A `--threshold` (or a scenario's `[[threshold]]`) failed; it wins over 1.
+pub const EXIT_THRESHOLD: u8 = 4;
 
 /// An error that ends the command before it sends anything.
 #[derive(Debug)]
@@ -47,6 +49,8 @@ pub struct Target {
     pub chaos: Option<crate::chaos::Chaos>,
     /// `--chaos --scenario`: run on the proxies once they exist.
     pub chaos_scenario: Option<Scenario>,
+    /// The scenario's `[[threshold]]`s.
+    pub thresholds: Vec<crate::stats::threshold::Threshold>,
     /// `--tls`: the client's TLS (the demo cluster's own certificate trusted too).
     pub tls: Option<crate::remoting::tls::TlsClient>,
 }
@@ -75,7 +79,8 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
             namesrvs.join(";"),
             if tls.is_some() { " · TLS" } else { "" }
         );
-        return Ok(Target { description, namesrvs, demo: None, chaos, chaos_scenario, tls });
+        let thresholds = chaos_scenario.as_ref().map(|s| s.thresholds.clone()).unwrap_or_default();
+        return Ok(Target { description, namesrvs, demo: None, chaos, chaos_scenario, tls, thresholds });
     }
     let scenario_name = args.scenario.as_deref().unwrap_or(default_scenario);
     let scenario = Scenario::load(scenario_name).map_err(|e| StartError::config(e.to_string()))?;
@@ -110,6 +115,7 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
         scenario.name,
         if tls.is_some() { ", TLS" } else { "" }
     );
+    let thresholds = scenario.thresholds.clone();
     cluster.run_scenario(scenario).map_err(|e| StartError::config(e.to_string()))?;
     Ok(Target {
         namesrvs: vec![cluster.namesrv_addr().to_string()],
@@ -118,6 +124,7 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
         chaos: None,
         chaos_scenario: None,
         tls,
+        thresholds,
     })
 }
 
@@ -387,8 +394,24 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     }
     let started = Instant::now();
     let status = std::sync::Arc::new(load::LoadStatus::default());
+    let thresholds: Vec<_> = args.thresholds.iter().chain(&target.thresholds).cloned().collect();
+    // Stops the driver: the caller's cancel (Ctrl-C), or --abort-on-fail.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = std::sync::Arc::new(stop_tx);
+    {
+        let (mut cancel, stop_tx) = (cancel, stop_tx.clone());
+        tokio::spawn(async move {
+            while !*cancel.borrow_and_update() {
+                if cancel.changed().await.is_err() {
+                    return;
+                }
+            }
+            let _ = stop_tx.send(true);
+        });
+    }
+    let mut aborted_by: Option<String> = None;
     let driver =
-        tokio::spawn(load::run(producer.clone(), content, settings_rx, stop, cancel, Some(tx), status.clone()));
+        tokio::spawn(load::run(producer.clone(), content, settings_rx, stop, stop_rx, Some(tx), status.clone()));
 
     let mut stats = RunStats::new(started);
     for b in &route.brokers {
@@ -424,6 +447,13 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         let Some(o) = next else { break };
         stats.record(&o);
         last_end = last_end.max(o.started + o.latency);
+        if args.abort_on_fail && aborted_by.is_none() {
+            let elapsed = started.elapsed();
+            if let Some(t) = thresholds.iter().find(|t| t.broken_for_good() && !t.check(&stats, elapsed).ok) {
+                aborted_by = Some(t.expr.clone());
+                let _ = stop_tx.send(true);
+            }
+        }
         if args.output == Output::Jsonl {
             let _ = report::write_jsonl(&mut buf, &o);
             if buf.len() >= 1 << 16 && !out.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 16))).await {
@@ -463,6 +493,8 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     let elapsed = last_end.saturating_duration_since(started);
     let mut summary = Summary::new(&stats, elapsed, last_end, producer.name_server_lookups(), run_info);
     summary.not_started = status.not_started();
+    summary.thresholds = thresholds.iter().map(|t| t.check(&stats, elapsed)).collect();
+    summary.aborted_by = aborted_by;
     if let Some(t) = &mut summary.transactions {
         t.check_backs = producer.counters().check_backs;
         t.check_answer = producer.config().transaction_check.java_name();
@@ -481,5 +513,11 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     if let Some(c) = &target.demo {
         c.shutdown();
     }
-    Ok(if summary.failed > 0 { EXIT_FAILED } else { EXIT_OK })
+    Ok(if summary.thresholds.iter().any(|t| !t.ok) {
+        EXIT_THRESHOLD
+    } else if summary.failed > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
 }

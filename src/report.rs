@@ -270,6 +270,12 @@ pub struct Summary {
     pub behind_schedule: u64,
     pub max_lag_ms: f64,
     pub not_started: u64,
+    /// Each `--threshold` / `[[threshold]]`, measured (absent when none were given).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<crate::stats::threshold::Verdict>,
+    /// `--abort-on-fail`: the threshold that stopped the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aborted_by: Option<String>,
 }
 
 /// What the transactional sends of a run did.
@@ -338,6 +344,8 @@ impl Summary {
             behind_schedule: s.behind_schedule,
             max_lag_ms: ms(s.max_lag),
             not_started: 0,
+            thresholds: Vec::new(),
+            aborted_by: None,
         }
     }
 
@@ -411,6 +419,16 @@ impl Summary {
         let statuses: Vec<String> = self.statuses.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(w, "statuses    {}", statuses.join("  "))?;
         writeln!(w, "name server lookups {}", self.name_server_lookups)?;
+        if !self.thresholds.is_empty() {
+            let failed = self.thresholds.iter().filter(|t| !t.ok).count();
+            writeln!(w, "thresholds  {} passed, {failed} failed", self.thresholds.len() - failed)?;
+            for t in &self.thresholds {
+                writeln!(w, "  {t}")?;
+            }
+        }
+        if let Some(t) = &self.aborted_by {
+            writeln!(w, "aborted     at the first threshold broken: {t}")?;
+        }
         writeln!(w)?;
         writeln!(
             w,

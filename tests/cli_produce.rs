@@ -187,6 +187,8 @@ fn bad_flags_and_config_exit_2() {
         vec!["produce", "--load-model", "open"],
         vec!["produce", "--load-model", "open", "--rate", "max"],
         vec!["produce", "--load-model", "half"],
+        vec!["produce", "--threshold", "p98<5ms"],
+        vec!["produce", "--threshold", "p99<5"],
     ] {
         let o = mqtui(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
@@ -402,4 +404,72 @@ fn a_rated_run_reports_its_load_model_and_schedule() {
         text.contains("load model closed · rate 100/s") && text.contains("(closed model: from each send's real start)"),
         "{text}"
     );
+}
+
+/// Thresholds: a slow broker breaks `p99<100ms` (exit 4, listed failed, its value measured); a
+/// healthy run passes it (exit 0); a scenario file holds faults and thresholds together; with
+/// --abort-on-fail the run stops at the first bound broken for good.
+#[test]
+fn thresholds_pass_fail_and_abort() {
+    let dir = std::env::temp_dir().join(format!("mqtui-thresholds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let slow = dir.join("slow.toml");
+    std::fs::write(
+        &slow,
+        "[[step]]\nat = 0\nbroker = \"broker-a\"\nlatency_ms = 150\n[[threshold]]\nexpr = \"failed=0\"\n[[threshold]]\nexpr = \"broker-a.p99 < 100ms\"\n",
+    )
+    .unwrap();
+    let o = mqtui(&[
+        "produce",
+        "--brokers",
+        "1",
+        "--scenario",
+        slow.to_str().unwrap(),
+        "--count",
+        "40",
+        "--concurrency",
+        "8",
+        "--threshold",
+        "p99<100ms",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = &lines(&o)[0];
+    let t = s["thresholds"].as_array().unwrap();
+    let by = |e: &str| t.iter().find(|v| v["expr"] == e).unwrap_or_else(|| panic!("{e} in {s}"));
+    assert_eq!(by("p99<100ms")["ok"], false);
+    assert!(by("p99<100ms")["value"].as_f64().unwrap() >= 150.0);
+    assert_eq!((by("failed=0")["ok"].as_bool(), by("failed=0")["value"].as_f64()), (Some(true), Some(0.0)));
+    assert_eq!(by("broker-a.p99 < 100ms")["ok"], false, "from the scenario file");
+
+    let o = mqtui(&["produce", "--count", "40", "--threshold", "p99<100ms", "--threshold", "tps>1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("thresholds  2 passed, 0 failed") && text.contains("PASS p99<100ms  (measured"), "{text}");
+
+    // Every send fails (SYSTEM_BUSY is not retried): failed=0 is broken at the first, and the
+    // run stops there instead of sending its 100,000.
+    let busy = dir.join("busy.toml");
+    std::fs::write(&busy, "[[step]]\nat = 0\nbroker = \"broker-a\"\nerror = \"SYSTEM_BUSY\"\n").unwrap();
+    let o = mqtui(&[
+        "produce",
+        "--brokers",
+        "1",
+        "--scenario",
+        busy.to_str().unwrap(),
+        "--count",
+        "100000",
+        "--rate",
+        "200",
+        "--threshold",
+        "failed=0",
+        "--abort-on-fail",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "a threshold failed wins over 1: {}", String::from_utf8_lossy(&o.stderr));
+    let s = &lines(&o)[0];
+    assert_eq!(s["aborted_by"], "failed=0");
+    assert!(s["sent"].as_u64().unwrap() < 100, "stopped at once: {s}");
 }

@@ -233,6 +233,8 @@ pub struct Scenario {
     pub repeat_every: Option<Duration>,
     /// Sorted by `at`.
     pub steps: Vec<Step>,
+    /// `[[threshold]]`: the run's pass/fail criteria, beside any `--threshold`.
+    pub thresholds: Vec<crate::stats::threshold::Threshold>,
 }
 
 #[derive(Deserialize)]
@@ -244,6 +246,15 @@ struct FileScenario {
     repeat_every: Option<f64>,
     #[serde(default)]
     step: Vec<FileStep>,
+    #[serde(default)]
+    threshold: Vec<FileThreshold>,
+}
+
+/// A `[[threshold]]` table: `expr = "p99<500ms"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileThreshold {
+    expr: String,
 }
 
 /// A `[[step]]` table: where and when, and the change (not flattened, so that an unknown key is
@@ -372,7 +383,13 @@ impl Scenario {
             }
             _ => None,
         };
-        Ok(Scenario { name, description: f.description, repeat_every, steps })
+        let thresholds = f
+            .threshold
+            .iter()
+            .map(|t| crate::stats::threshold::Threshold::parse(&t.expr))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| ScenarioError::Parse { path: origin.to_string(), err })?;
+        Ok(Scenario { name, description: f.description, repeat_every, steps, thresholds })
     }
 
     /// The built-in scenario `name`.
@@ -428,6 +445,7 @@ impl Scenario {
             description: description.to_string(),
             repeat_every: (repeat > 0.0).then(|| secs(repeat)),
             steps,
+            thresholds: Vec::new(),
         })
     }
 
@@ -518,6 +536,20 @@ mod tests {
         }
         assert!(Scenario::builtin("nope").is_none());
         assert!(matches!(Scenario::load("nope"), Err(ScenarioError::Unknown(_))));
+    }
+
+    #[test]
+    fn a_file_holds_thresholds_beside_its_steps_and_a_bad_one_is_named() {
+        let s = Scenario::from_toml(
+            "[[step]]\nat = 1\nbroker = \"broker-b\"\nhang = true\n[[threshold]]\nexpr = \"p99<500ms\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!((s.steps.len(), s.thresholds.len()), (1, 1));
+        assert_eq!(s.thresholds[0].expr, "p99<500ms");
+        let e = Scenario::from_toml("[[threshold]]\nexpr = \"p99<500\"\n", "t.toml").unwrap_err().to_string();
+        assert!(e.contains("t.toml") && e.contains("p99<500") && e.contains("unit"), "{e}");
+        assert!(Scenario::from_toml("[[threshold]]\nexp = \"p99<5ms\"\n", "t.toml").is_err());
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod threshold;
+
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 

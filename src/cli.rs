@@ -413,6 +413,10 @@ pub struct ProduceArgs {
     /// behind_schedule or max); sends in flight still end.
     #[arg(long)]
     pub abort_on_fail: bool,
+    /// Print a line per interval (10s, 500ms, 1m): throughput, p50/p99, failures, retries,
+    /// behind schedule, each broker's state; in jsonl an "interval" line.
+    #[arg(long, value_name = "DURATION", value_parser = crate::report::interval::parse_every)]
+    pub every: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]

@@ -429,23 +429,41 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     let mut flush = tokio::time::interval(Duration::from_millis(100));
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let jsonl = args.output == Output::Jsonl;
+    // --every: the interval's own aggregates, and its clock (json output is the summary alone).
+    let every = args.every.filter(|_| args.output != Output::Json);
+    let mut part = RunStats::new(started);
+    let mut ticks = every.map(|d| tokio::time::interval_at(started + d, d));
     loop {
-        let next = if jsonl {
-            tokio::select! {
-                o = rx.recv() => o,
-                _ = flush.tick() => {
-                    if !buf.is_empty() && !out.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 16))).await {
-                        tracing::warn!("cannot write to stdout");
-                        break;
-                    }
-                    continue;
+        let next = tokio::select! {
+            o = rx.recv() => o,
+            _ = flush.tick(), if jsonl => {
+                if !buf.is_empty() && !out.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 16))).await {
+                    tracing::warn!("cannot write to stdout");
+                    break;
                 }
+                continue;
             }
-        } else {
-            rx.recv().await
+            _ = async { ticks.as_mut().expect("guarded").tick().await }, if ticks.is_some() => {
+                let now = Instant::now();
+                let line = crate::report::interval::IntervalLine::new(&part, &stats, now);
+                let written = if jsonl {
+                    serde_json::to_writer(&mut buf, &line).map_err(std::io::Error::from).and_then(|_| buf.write_all(b"\n"))
+                } else {
+                    line.write_text(&mut buf)
+                };
+                if written.is_err() || !out.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 16))).await {
+                    tracing::warn!("cannot write to stdout");
+                    break;
+                }
+                crate::report::interval::restart(&mut part, &stats, now);
+                continue;
+            }
         };
         let Some(o) = next else { break };
         stats.record(&o);
+        if every.is_some() {
+            part.record(&o);
+        }
         last_end = last_end.max(o.started + o.latency);
         if args.abort_on_fail && aborted_by.is_none() {
             let elapsed = started.elapsed();

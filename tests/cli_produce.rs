@@ -473,3 +473,54 @@ fn thresholds_pass_fail_and_abort() {
     assert_eq!(s["aborted_by"], "failed=0");
     assert!(s["sent"].as_u64().unwrap() < 100, "stopped at once: {s}");
 }
+
+/// `--every`: a line per interval, in jsonl an "interval" object with each broker's state; in
+/// the table output a readable line; json output stays the summary alone.
+#[test]
+fn every_interval_prints_a_line() {
+    let dir = std::env::temp_dir().join(format!("mqtui-every-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("b-down.toml");
+    std::fs::write(&file, "[[step]]\nat = 0.5\nbroker = \"broker-b\"\ndown = true\n").unwrap();
+    let args = |output: &'static str| {
+        vec![
+            "produce",
+            "--brokers",
+            "2",
+            "--scenario",
+            file.to_str().unwrap(),
+            "--duration",
+            "3.5",
+            "--rate",
+            "200",
+            "--every",
+            "1s",
+            "--output",
+            output,
+        ]
+    };
+    let o = mqtui(&args("jsonl"));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = lines(&o);
+    let iv: Vec<&serde_json::Value> = v.iter().filter(|l| l["type"] == "interval").collect();
+    assert_eq!(iv.len(), 3, "at 1, 2 and 3 s");
+    for (i, l) in iv.iter().enumerate() {
+        assert!((l["t_s"].as_f64().unwrap() - (i + 1) as f64).abs() < 0.3, "{l}");
+        assert!(l["sent"].as_u64().unwrap() > 100, "about 200 a second: {l}");
+        assert_eq!(l["brokers"].as_array().unwrap().len(), 2);
+    }
+    // broker-b, down since 0.5 s, isolated by its first refused connection (10 s): an interval
+    // with no attempt on it (the last, or the one before on a slow machine).
+    let b = |l: &serde_json::Value| l["brokers"][1].clone();
+    assert_eq!(b(iv[2])["state"], "isolated", "{}", iv[2]);
+    assert!(iv[1..].iter().any(|l| b(l)["attempts"] == 0), "no attempt while isolated: {iv:#?}");
+    let summary = v.last().unwrap();
+    assert!(iv.iter().map(|l| l["sent"].as_u64().unwrap()).sum::<u64>() <= summary["sent"].as_u64().unwrap());
+
+    let o = mqtui(&args("summary"));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(text.lines().filter(|l| l.starts_with('[')).count(), 3, "{text}");
+    assert!(text.contains("broker-b ISOLATED"), "{text}");
+    let o = mqtui(&args("json"));
+    assert_eq!(lines(&o).len(), 1, "json: the summary alone");
+}

@@ -44,6 +44,9 @@ impl LoadSettings {
     }
 }
 
+/// The timer's resolution.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
 /// When to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StopAfter {
@@ -154,9 +157,13 @@ pub async fn run(
         if slot.is_none() {
             if let Some(rate) = current.paced() {
                 let now = Instant::now();
-                if next_at > now {
+                // tokio's timer rounds a sleep up to its next millisecond tick: wake a tick
+                // early, so that a send on time starts within its slot's millisecond rather
+                // than up to 2 ms after it (which would count as behind schedule).
+                let wake = next_at.checked_sub(TIMER_TICK).unwrap_or(next_at);
+                if wake > now {
                     tokio::select! {
-                        _ = tokio::time::sleep_until(next_at) => {}
+                        _ = tokio::time::sleep_until(wake) => {}
                         _ = settings.changed() => continue,
                         _ = cancel.changed() => continue,
                     }

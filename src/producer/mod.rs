@@ -577,7 +577,8 @@ impl Producer {
             }
         };
         let service_latency = started.elapsed();
-        let scheduled = schedule::intended().filter(|at| *at <= started);
+        // A send may start up to a timer tick before its slot: it then waited for nothing.
+        let scheduled = schedule::intended();
         let outcome = Arc::new(SendOutcome {
             send,
             topic,
@@ -585,7 +586,7 @@ impl Producer {
             started,
             started_wall,
             scheduled,
-            latency: scheduled.map_or(service_latency, |at| at.elapsed()),
+            latency: scheduled.filter(|at| *at < started).map_or(service_latency, |at| at.elapsed()),
             service_latency,
             attempts,
             result,

@@ -1,6 +1,8 @@
 //! Headless output of `mqtui produce`: JSON lines (schema version 1), the summary object, and a
 //! readable table. The field names and types here are a contract other tools read.
 
+pub mod interval;
+
 use std::io::Write;
 use std::time::Duration;
 

@@ -251,12 +251,12 @@ impl RunStats {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::producer::{AttemptRecord, Failure, FailureKind, Stored};
     use crate::protocol::send::SendStatus;
 
-    fn attempt(
+    pub(crate) fn attempt(
         broker: &str,
         outcome: AttemptOutcome,
         started: Instant,
@@ -282,7 +282,7 @@ mod tests {
         }
     }
 
-    fn outcome(attempts: Vec<AttemptRecord>, ok: bool) -> SendOutcome {
+    pub(crate) fn outcome(attempts: Vec<AttemptRecord>, ok: bool) -> SendOutcome {
         SendOutcome {
             send: 1,
             topic: "T".into(),

@@ -180,63 +180,21 @@ impl fmt::Display for Verdict {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{attempt, outcome};
     use super::*;
-    use crate::producer::{AttemptOutcome, AttemptRecord, Failure, FailureKind, SendOutcome, Stored};
-    use crate::protocol::send::SendStatus;
+    use crate::producer::AttemptOutcome;
     use tokio::time::Instant;
-
-    fn outcome(broker: &str, latency_ms: u64, ok: bool, attempts: usize) -> SendOutcome {
-        let t0 = Instant::now();
-        let a = AttemptRecord {
-            attempt: 1,
-            broker: broker.into(),
-            addr: None,
-            queue: 0,
-            opaque: 0,
-            budget: Duration::from_secs(3),
-            timeout: Duration::from_secs(3),
-            latency: Duration::from_millis(latency_ms),
-            outcome: if ok { AttemptOutcome::Ok } else { AttemptOutcome::Timeout },
-            code: None,
-            error: None,
-            java_error: None,
-            isolation: None,
-            fault_moved: false,
-            started: t0,
-        };
-        SendOutcome {
-            send: 1,
-            topic: "T".into(),
-            msg_id: "X".into(),
-            started: t0,
-            started_wall: chrono::Local::now(),
-            scheduled: None,
-            latency: Duration::from_millis(latency_ms),
-            service_latency: Duration::from_millis(latency_ms),
-            attempts: vec![a; attempts],
-            result: if ok {
-                Ok(Stored {
-                    status: SendStatus::SEND_OK,
-                    broker: broker.into(),
-                    queue_id: 0,
-                    queue_offset: 0,
-                    offset_msg_id: String::new(),
-                })
-            } else {
-                Err(Failure { kind: FailureKind::Timeout, code: None, message: "x".into() })
-            },
-            oneway: false,
-            sharding_key: None,
-            transaction: None,
-        }
-    }
 
     fn run() -> RunStats {
         let mut s = RunStats::new(Instant::now());
+        let t0 = Instant::now();
         for i in 0..999 {
-            s.record(&outcome(if i % 2 == 0 { "broker-a" } else { "broker-b" }, 10, true, 1));
+            let b = if i % 2 == 0 { "broker-a" } else { "broker-b" };
+            s.record(&outcome(vec![attempt(b, AttemptOutcome::Ok, t0, 10, 0)], true));
         }
-        s.record(&outcome("broker-b", 3000, false, 2));
+        // Two timeouts of 1.5 s: one send of 3 s, failed, retried once.
+        let timeout = attempt("broker-b", AttemptOutcome::Timeout, t0, 1500, 0);
+        s.record(&outcome(vec![timeout.clone(), timeout], false));
         s
     }
 

@@ -70,7 +70,8 @@ fn app() -> App {
         wall_base: chrono::Local::now(),
         clock_base: start,
     };
-    let settings = LoadSettings { rate: Some(200.0), concurrency: 256, paused: false, model: Default::default() };
+    let settings =
+        LoadSettings { rate: Some(200.0), concurrency: 256, paused: false, model: Default::default(), shape: None };
     let mut app = App::new(ctx, Theme::dark(), settings, FaultTable::V5, true);
     let brokers: Vec<Arc<str>> = (0..12).map(|i| Arc::from(mqtui::cluster::broker_name(i).as_str())).collect();
     // 60 s of sends, 2000 kept in the log; every 7th retried after a timeout.

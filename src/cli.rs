@@ -196,6 +196,17 @@ pub struct ProducerArgs {
     /// behind restarts from now).
     #[arg(long, env = "MQTUI_LOAD_MODEL", value_parser = crate::producer::schedule::LoadModel::parse)]
     pub load_model: Option<crate::producer::schedule::LoadModel>,
+    /// A rate that changes over the run: DURATION:RATE stages, each ramping linearly from the
+    /// rate before it (--rate, else 0) to its own, as 10s:100,30s:2000,10s:0. The run lasts
+    /// the stages' total unless --duration or --count say otherwise.
+    #[arg(long, env = "MQTUI_STAGES", value_name = "STAGES", value_parser = crate::producer::shape::Stages::parse)]
+    pub stages: Option<crate::producer::shape::Stages>,
+    /// N sends due at once every --burst-every, on top of the rate (alone: bursts only).
+    #[arg(long, env = "MQTUI_BURST", value_name = "N", requires = "burst_every", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub burst: Option<u64>,
+    /// How often a --burst comes (5s, 500ms, 1m); the first one after that long.
+    #[arg(long, env = "MQTUI_BURST_EVERY", value_name = "DURATION", requires = "burst", value_parser = parse_burst_every)]
+    pub burst_every: Option<std::time::Duration>,
     /// Sends in flight at most.
     #[arg(long, env = "MQTUI_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub concurrency: u32,
@@ -370,6 +381,14 @@ fn positive_f64(s: &str) -> Result<f64, String> {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!("{s:?} is not a number > 0")),
     }
+}
+
+fn parse_burst_every(s: &str) -> Result<std::time::Duration, String> {
+    let d = crate::producer::shape::parse_duration(s)?;
+    if d < std::time::Duration::from_millis(1) {
+        return Err(format!("{s:?}: bursts come at least 1 ms apart"));
+    }
+    Ok(d)
 }
 
 /// A rate: a number > 0, or `max` (as fast as the in-flight limit allows).

@@ -51,6 +51,9 @@ pub struct Target {
     pub chaos_scenario: Option<Scenario>,
     /// The scenario's `[[threshold]]`s.
     pub thresholds: Vec<crate::stats::threshold::Threshold>,
+    /// The scenario's `[[stage]]`s and `[burst]` (the command line's win).
+    pub stages: Vec<crate::producer::shape::Stage>,
+    pub burst: Option<crate::producer::shape::Burst>,
     /// `--tls`: the client's TLS (the demo cluster's own certificate trusted too).
     pub tls: Option<crate::remoting::tls::TlsClient>,
 }
@@ -80,7 +83,9 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
             if tls.is_some() { " · TLS" } else { "" }
         );
         let thresholds = chaos_scenario.as_ref().map(|s| s.thresholds.clone()).unwrap_or_default();
-        return Ok(Target { description, namesrvs, demo: None, chaos, chaos_scenario, tls, thresholds });
+        let stages = chaos_scenario.as_ref().map(|s| s.stages.clone()).unwrap_or_default();
+        let burst = chaos_scenario.as_ref().and_then(|s| s.burst);
+        return Ok(Target { description, namesrvs, demo: None, chaos, chaos_scenario, tls, thresholds, stages, burst });
     }
     let scenario_name = args.scenario.as_deref().unwrap_or(default_scenario);
     let scenario = Scenario::load(scenario_name).map_err(|e| StartError::config(e.to_string()))?;
@@ -115,7 +120,7 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
         scenario.name,
         if tls.is_some() { ", TLS" } else { "" }
     );
-    let thresholds = scenario.thresholds.clone();
+    let (thresholds, stages, burst) = (scenario.thresholds.clone(), scenario.stages.clone(), scenario.burst);
     cluster.run_scenario(scenario).map_err(|e| StartError::config(e.to_string()))?;
     Ok(Target {
         namesrvs: vec![cluster.namesrv_addr().to_string()],
@@ -125,6 +130,8 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
         chaos_scenario: None,
         tls,
         thresholds,
+        stages,
+        burst,
     })
 }
 
@@ -163,22 +170,36 @@ pub fn producer_config(args: &ProducerArgs, target: &Target) -> ProducerConfig {
     }
 }
 
-/// The load settings of `args`: `default_rate` when no --rate is given (`max`: none), the open
-/// model when a rate is set unless --load-model says closed.
-pub fn load_settings(args: &ProducerArgs, default_rate: Option<f64>) -> Result<LoadSettings, StartError> {
+/// The load settings of `args` (and of the scenario's `[[stage]]`/`[burst]`, which the command
+/// line's replace): `default_rate` when no --rate is given (`max`: none), the open model when
+/// there is a schedule unless --load-model says closed.
+pub fn load_settings(
+    args: &ProducerArgs,
+    target: &Target,
+    default_rate: Option<f64>,
+) -> Result<LoadSettings, StartError> {
     use crate::producer::schedule::LoadModel;
-    let rate = args.rate.or(default_rate).filter(|r| r.is_finite());
-    let model = match (args.load_model, rate) {
-        (Some(LoadModel::Open), None) => {
+    use crate::producer::shape::{Burst, Shape};
+    let stages = args.stages.as_ref().map_or_else(|| target.stages.clone(), |s| s.0.clone());
+    let burst = match (args.burst, args.burst_every) {
+        (Some(size), Some(every)) => Some(Burst { size, every }),
+        _ => target.burst,
+    };
+    let shaped = !stages.is_empty() || burst.is_some();
+    // A shape starts from --rate (else 0); a plain run takes the default rate.
+    let rate = if shaped { args.rate } else { args.rate.or(default_rate) }.filter(|r| r.is_finite());
+    let shape = shaped.then(|| std::sync::Arc::new(Shape { start_rate: rate.unwrap_or(0.0), stages, burst }));
+    let model = match (args.load_model, rate.is_some() || shaped) {
+        (Some(LoadModel::Open), false) => {
             return Err(StartError::config(
                 "--load-model open: give --rate N (the open model keeps a schedule; without a rate there is none)",
             ))
         }
         (Some(m), _) => m,
-        (None, Some(_)) => LoadModel::Open,
-        (None, None) => LoadModel::Closed,
+        (None, true) => LoadModel::Open,
+        (None, false) => LoadModel::Closed,
     };
-    Ok(LoadSettings { rate, concurrency: args.concurrency as usize, paused: false, model })
+    Ok(LoadSettings { rate, concurrency: args.concurrency as usize, paused: false, model, shape })
 }
 
 /// What the sends carry, from the command line and `--input`; files are read (and every input
@@ -362,7 +383,7 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         );
     }
 
-    let settings = load_settings(&args.producer, None)?;
+    let settings = load_settings(&args.producer, &target, None)?;
     let run_info = RunInfo {
         target: target.description.clone(),
         topic: content.topics().join(","),
@@ -375,12 +396,13 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         load_model: settings.model.name(),
         rate: settings.rate,
         concurrency: settings.concurrency,
+        shape: settings.shape.as_ref().map(|s| s.describe()),
     };
-    let stop = StopAfter {
-        count: args.count.or(if args.duration.is_none() { Some(1000) } else { None }),
-        duration: args.duration.map(Duration::from_secs_f64),
-    };
-    let (_settings_tx, settings_rx) = watch::channel(settings);
+    // A run with stages lasts as long as they do, unless told otherwise.
+    let staged = settings.shape.as_ref().map(|s| s.length()).filter(|d| !d.is_zero());
+    let duration = args.duration.map(Duration::from_secs_f64).or(staged.filter(|_| args.count.is_none()));
+    let stop = StopAfter { count: args.count.or(if duration.is_none() { Some(1000) } else { None }), duration };
+    let (_settings_tx, settings_rx) = watch::channel(settings.clone());
     // Operator warnings (a name server gone, a route kept from cache) go to stderr as they come.
     let mut warnings = producer.subscribe_warnings();
     let warn_task = tokio::spawn(async move {

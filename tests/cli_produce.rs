@@ -524,3 +524,50 @@ fn every_interval_prints_a_line() {
     let o = mqtui(&args("json"));
     assert_eq!(lines(&o).len(), 1, "json: the summary alone");
 }
+
+/// Load shapes: `--stages` ramps the rate, `--burst N --burst-every D` adds bursts; the run lasts
+/// the stages' total; the summary says the shape; a scenario file holds stages, faults and
+/// thresholds together.
+#[test]
+fn stages_and_bursts_shape_the_load_from_flags_and_from_a_scenario_file() {
+    // 0 → 100/s over 1 s (49 slots before its end) and 20 at 500 ms.
+    let o = mqtui(&["produce", "--stages", "1s:100", "--burst", "20", "--burst-every", "500ms", "--output", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = &lines(&o)[0];
+    assert_eq!(s["run"]["shape"], "stages 1s:100 · burst 20 every 500ms", "{s}");
+    assert_eq!(s["run"]["load_model"], "open");
+    let due = s["sent"].as_u64().unwrap() + s["not_started"].as_u64().unwrap_or(0);
+    assert_eq!(due, 49 + 20, "{s}");
+    assert!(s["elapsed_s"].as_f64().unwrap() < 3.0, "the run lasts its stages: {s}");
+
+    for bad in [&["--stages", "10s"][..], &["--stages", "0s:5"], &["--burst", "5"], &["--burst-every", "1s"]] {
+        let mut args = vec!["produce"];
+        args.extend_from_slice(bad);
+        let o = mqtui(&args);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    // One file: the load (100/s then a ramp to 300/s), a fault (broker-a slow from 1 s) and the
+    // run's criteria (p99 under 100 ms fails, no failures passes).
+    let dir = std::env::temp_dir().join(format!("mqtui-shapes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ramp-slow.toml");
+    std::fs::write(
+        &file,
+        "[[stage]]\nduration = \"1s\"\nrate = 100\n[[stage]]\nduration = \"1s\"\nrate = 300\n\
+         [[step]]\nat = 1\nbroker = \"broker-a\"\nlatency_ms = 150\n\
+         [[threshold]]\nexpr = \"p99<100ms\"\n[[threshold]]\nexpr = \"failed=0\"\n",
+    )
+    .unwrap();
+    let o = mqtui(&["produce", "--brokers", "1", "--scenario", file.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = &lines(&o)[0];
+    assert_eq!(s["run"]["shape"], "stages 1s:100,1s:300", "{s}");
+    // 0 → 100 over 1 s: 50; 100 → 300 over 1 s: 200; the first due at count 1, the 250th at the end.
+    let due = s["sent"].as_u64().unwrap() + s["not_started"].as_u64().unwrap_or(0);
+    assert_eq!(due, 249, "{s}");
+    let t = s["thresholds"].as_array().unwrap();
+    let by = |e: &str| t.iter().find(|v| v["expr"] == e).unwrap_or_else(|| panic!("{e} in {s}"));
+    assert_eq!(by("p99<100ms")["ok"], false, "broker-a answered in 150 ms from 1 s: {s}");
+    assert_eq!(by("failed=0")["ok"], true);
+}

@@ -33,7 +33,7 @@ async fn hang_under_load(model: LoadModel) -> Run {
     let c = DemoCluster::start(ClusterConfig { brokers: 2, ..ClusterConfig::default() }).await.unwrap();
     let p = Producer::new(ProducerConfig { namesrvs: vec![c.namesrv_addr().to_string()], ..ProducerConfig::default() });
     p.lookup("OpenTopic").await.unwrap();
-    let settings = LoadSettings { rate: Some(1000.0), concurrency: 64, paused: false, model };
+    let settings = LoadSettings { rate: Some(1000.0), concurrency: 64, paused: false, model, shape: None };
     let (_settings_tx, settings_rx) = tokio::sync::watch::channel(settings);
     let (_cancel_tx, cancel) = tokio::sync::watch::channel(false);
     let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
@@ -119,7 +119,8 @@ async fn a_held_back_send_reports_its_lag_and_both_latencies() {
     let p = Producer::new(ProducerConfig { namesrvs: vec![c.namesrv_addr().to_string()], ..ProducerConfig::default() });
     p.lookup("OpenTopic").await.unwrap();
     // 100/s, one in flight, each takes 50 ms: the second send (slot 10 ms) starts at 50 ms.
-    let settings = LoadSettings { rate: Some(100.0), concurrency: 1, paused: false, model: LoadModel::Open };
+    let settings =
+        LoadSettings { rate: Some(100.0), concurrency: 1, paused: false, model: LoadModel::Open, shape: None };
     let (_s, settings_rx) = tokio::sync::watch::channel(settings);
     let (_c, cancel) = tokio::sync::watch::channel(false);
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);

@@ -495,7 +495,8 @@ async fn the_in_flight_limit_follows_changes_down_and_up() {
         c.update_fault(b, |f| f.latency = ms(100)).unwrap();
     }
     let p = producer(&c, |cfg| cfg.fault_avoidance = false);
-    let settings = |concurrency| LoadSettings { rate: None, concurrency, paused: false, model: Default::default() };
+    let settings =
+        |concurrency| LoadSettings { rate: None, concurrency, paused: false, model: Default::default(), shape: None };
     let (tx, rx) = tokio::sync::watch::channel(settings(8));
     let (_cancel_tx, cancel) = tokio::sync::watch::channel(false);
     let template = Content::synthetic(TOPIC, 16);

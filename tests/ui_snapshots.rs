@@ -45,7 +45,8 @@ async fn rig(f: impl FnOnce(&mut ProducerConfig)) -> Rig {
         wall_base: chrono::Local.with_ymd_and_hms(2026, 11, 25, 12, 4, 0).unwrap(),
         clock_base: Instant::now(),
     };
-    let settings = LoadSettings { rate: Some(200.0), concurrency: 64, paused: false, model: Default::default() };
+    let settings =
+        LoadSettings { rate: Some(200.0), concurrency: 64, paused: false, model: Default::default(), shape: None };
     let mut app = App::new(ctx, Theme::dark(), settings, producer.fault_table(), producer.fault_avoidance());
     for b in producer.lookup(TOPIC).await.unwrap().brokers.iter() {
         app.live.broker(b);

@@ -235,6 +235,10 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// `[[threshold]]`: the run's pass/fail criteria, beside any `--threshold`.
     pub thresholds: Vec<crate::stats::threshold::Threshold>,
+    /// `[[stage]]`: the run's rate over time, unless `--stages` is given.
+    pub stages: Vec<crate::producer::shape::Stage>,
+    /// `[burst]`: bursts on top of the rate, unless `--burst` is given.
+    pub burst: Option<crate::producer::shape::Burst>,
 }
 
 #[derive(Deserialize)]
@@ -248,6 +252,25 @@ struct FileScenario {
     step: Vec<FileStep>,
     #[serde(default)]
     threshold: Vec<FileThreshold>,
+    #[serde(default)]
+    stage: Vec<FileStage>,
+    burst: Option<FileBurst>,
+}
+
+/// A `[[stage]]` table: `duration = "30s"`, `rate = 2000` (ramp to it over the duration).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStage {
+    duration: String,
+    rate: f64,
+}
+
+/// A `[burst]` table: `size = 500`, `every = "5s"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBurst {
+    size: u64,
+    every: String,
 }
 
 /// A `[[threshold]]` table: `expr = "p99<500ms"`.
@@ -389,7 +412,28 @@ impl Scenario {
             .map(|t| crate::stats::threshold::Threshold::parse(&t.expr))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| ScenarioError::Parse { path: origin.to_string(), err })?;
-        Ok(Scenario { name, description: f.description, repeat_every, steps, thresholds })
+        let parse_err = |err: String| ScenarioError::Parse { path: origin.to_string(), err };
+        let stages = f
+            .stage
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                crate::producer::shape::stage(&st.duration, &st.rate.to_string())
+                    .map_err(|e| parse_err(format!("stage {}: {e}", i + 1)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let burst = match f.burst {
+            None => None,
+            Some(b) => {
+                let every =
+                    crate::producer::shape::parse_duration(&b.every).map_err(|e| parse_err(format!("burst: {e}")))?;
+                if b.size == 0 || every < Duration::from_millis(1) {
+                    return Err(parse_err("burst: size is 1 or more and every at least 1ms".into()));
+                }
+                Some(crate::producer::shape::Burst { size: b.size, every })
+            }
+        };
+        Ok(Scenario { name, description: f.description, repeat_every, steps, thresholds, stages, burst })
     }
 
     /// The built-in scenario `name`.
@@ -446,6 +490,8 @@ impl Scenario {
             repeat_every: (repeat > 0.0).then(|| secs(repeat)),
             steps,
             thresholds: Vec::new(),
+            stages: Vec::new(),
+            burst: None,
         })
     }
 
@@ -547,6 +593,16 @@ mod tests {
         .unwrap();
         assert_eq!((s.steps.len(), s.thresholds.len()), (1, 1));
         assert_eq!(s.thresholds[0].expr, "p99<500ms");
+        let s = Scenario::from_toml(
+            "[[stage]]\nduration = \"10s\"\nrate = 100\n[[stage]]\nduration = \"500ms\"\nrate = 0\n[burst]\nsize = 50\nevery = \"2s\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(s.stages.len(), 2);
+        assert_eq!(s.stages[1].duration, Duration::from_millis(500));
+        assert_eq!(s.burst.map(|b| (b.size, b.every)), Some((50, Duration::from_secs(2))));
+        let e = Scenario::from_toml("[[stage]]\nduration = \"0s\"\nrate = 1\n", "t.toml").unwrap_err().to_string();
+        assert!(e.contains("stage 1"), "{e}");
         let e = Scenario::from_toml("[[threshold]]\nexpr = \"p99<500\"\n", "t.toml").unwrap_err().to_string();
         assert!(e.contains("t.toml") && e.contains("p99<500") && e.contains("unit"), "{e}");
         assert!(Scenario::from_toml("[[threshold]]\nexp = \"p99<5ms\"\n", "t.toml").is_err());

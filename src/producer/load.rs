@@ -16,12 +16,13 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
 
 use super::schedule::{self, LoadModel};
+use super::shape::{Shape, Slots};
 use super::{Producer, SendOutcome};
 use crate::content::Content;
 use crate::protocol::message::Message;
 
 /// Settings that may change while the driver runs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoadSettings {
     /// Messages per second; `None`: as fast as the in-flight limit allows.
     pub rate: Option<f64>,
@@ -31,12 +32,22 @@ pub struct LoadSettings {
     pub paused: bool,
     /// Where latency counts from under a rate.
     pub model: LoadModel,
+    /// `--stages` / `--burst`: the rate over time (it replaces `rate`, which is then its start).
+    pub shape: Option<Arc<Shape>>,
 }
 
 impl LoadSettings {
     /// Whether sends carry an intended start (open model with a rate).
     pub fn is_open(&self) -> bool {
-        self.model == LoadModel::Open && self.paced().is_some()
+        self.model == LoadModel::Open && self.scheduled()
+    }
+    /// Whether sends follow a schedule (a rate, or a shape).
+    pub fn scheduled(&self) -> bool {
+        self.shape.is_some() || self.paced().is_some()
+    }
+    /// The schedule's shape: the given one, or the constant rate (None: no schedule).
+    pub fn schedule(&self) -> Option<Arc<Shape>> {
+        self.shape.clone().or_else(|| self.paced().map(|r| Arc::new(Shape::constant(r))))
     }
     /// The rate the schedule follows (None: no schedule, as fast as the in-flight limit allows).
     pub fn paced(&self) -> Option<f64> {
@@ -62,11 +73,18 @@ pub struct LoadStatus {
     waiting: AtomicU64,
     /// Slots that came due before the run ended and never started (the open model owes them).
     not_started: AtomicU64,
+    /// The schedule's rate now (f64 bits; NaN: no schedule).
+    rate: AtomicU64,
 }
 
 impl Default for LoadStatus {
     fn default() -> Self {
-        LoadStatus { origin: Instant::now(), waiting: AtomicU64::new(0), not_started: AtomicU64::new(0) }
+        LoadStatus {
+            origin: Instant::now(),
+            waiting: AtomicU64::new(0),
+            not_started: AtomicU64::new(0),
+            rate: AtomicU64::new(f64::NAN.to_bits()),
+        }
     }
 }
 
@@ -81,6 +99,13 @@ impl LoadStatus {
             0 => Duration::ZERO,
             us => now.saturating_duration_since(self.origin + Duration::from_micros(us - 1)),
         }
+    }
+    /// The rate the schedule follows now (with `--stages`, where the ramp is); None: none.
+    pub fn rate(&self) -> Option<f64> {
+        Some(f64::from_bits(self.rate.load(Ordering::Relaxed))).filter(|r| !r.is_nan())
+    }
+    fn set_rate(&self, rate: Option<f64>) {
+        self.rate.store(rate.unwrap_or(f64::NAN).to_bits(), Ordering::Relaxed);
     }
     fn set_waiting(&self, slot: Option<Instant>) {
         let v = slot.map_or(0, |s| s.saturating_duration_since(self.origin).as_micros() as u64 + 1);
@@ -102,12 +127,14 @@ pub async fn run(
 ) -> u64 {
     let start = Instant::now();
     let end = stop.duration.map(|d| start + d);
-    let mut current = *settings.borrow_and_update();
+    let mut current = settings.borrow_and_update().clone();
     let max_permits = 1 << 20;
     let sem = Arc::new(Semaphore::new(current.concurrency.clamp(1, max_permits)));
     let mut permits_total = current.concurrency.clamp(1, max_permits);
     let mut started: u64 = 0;
-    let mut next_at = start;
+    // The schedule (None: as fast as the in-flight limit allows).
+    let mut slots = current.schedule().map(|s| Slots::new(start, s));
+    status.set_rate(slots.as_ref().map(|s| s.rate_at(start)));
     // The slot taken for the next send, kept while it waits for an in-flight slot (a settings
     // change meanwhile must not lose it).
     let mut slot: Option<Instant> = None;
@@ -121,8 +148,8 @@ pub async fn run(
             break;
         }
         // Settings changes: resize the in-flight limit; a new rate starts a new schedule.
-        let new = *settings.borrow_and_update();
-        if new != current {
+        if *settings.borrow_and_update() != current {
+            let new = settings.borrow().clone();
             let want = new.concurrency.clamp(1, max_permits);
             if want > permits_total {
                 sem.add_permits(want - permits_total);
@@ -136,8 +163,8 @@ pub async fn run(
                 });
             }
             permits_total = want;
-            if new.rate != current.rate || new.model != current.model {
-                next_at = Instant::now();
+            if new.rate != current.rate || new.model != current.model || new.shape != current.shape {
+                slots = new.schedule().map(|s| Slots::new(Instant::now(), s));
                 slot = None;
             }
             current = new;
@@ -149,19 +176,38 @@ pub async fn run(
                 _ = cancel.changed() => {}
                 _ = sleep_until_opt(end) => {}
             }
-            // Resumed: the schedule starts again from now (the pause was the operator's).
-            next_at = Instant::now();
+            // Resumed: the schedule goes on from now (the pause was the operator's; the slots
+            // it covered are not owed).
+            if let Some(s) = &mut slots {
+                s.skip_to(Instant::now());
+            }
             slot = None;
             continue;
         }
         if slot.is_none() {
-            if let Some(rate) = current.paced() {
+            if let Some(s) = &mut slots {
                 let now = Instant::now();
+                let Some(mut next_at) = s.peek() else {
+                    // The shape has ended (its last stage at rate 0, no bursts).
+                    if end.is_some() || stop.count.is_some() {
+                        break;
+                    }
+                    // A run without an end (the console) waits for the operator's next change.
+                    tokio::select! {
+                        _ = settings.changed() => {}
+                        _ = cancel.changed() => {}
+                    }
+                    continue;
+                };
                 // tokio's timer rounds a sleep up to its next millisecond tick: wake a tick
                 // early, so that a send on time starts within its slot's millisecond rather
                 // than up to 2 ms after it (which would count as behind schedule).
                 let wake = next_at.checked_sub(TIMER_TICK).unwrap_or(next_at);
                 if wake > now {
+                    if end.is_some_and(|e| next_at >= e) {
+                        // The run's slots are those before its end.
+                        break;
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep_until(wake) => {}
                         _ = settings.changed() => continue,
@@ -170,14 +216,14 @@ pub async fn run(
                 } else if current.model == LoadModel::Closed && now.duration_since(next_at) > Duration::from_millis(100)
                 {
                     // Closed model: fell behind (slow sends), do not burst to catch up.
-                    next_at = now;
+                    s.skip_to(now);
+                    next_at = s.peek().unwrap_or(now);
                 }
                 if end.is_some_and(|e| next_at >= e) {
-                    // The run's slots are those before its end.
                     break;
                 }
-                slot = Some(next_at);
-                next_at += Duration::from_secs_f64(1.0 / rate);
+                slot = s.take();
+                status.set_rate(Some(s.rate_at(now)));
             }
         }
         let open = current.model == LoadModel::Open;
@@ -248,11 +294,10 @@ pub async fn run(
     }
     status.set_waiting(None);
     // The open model owes every slot that came due before the end: say how many never started.
-    if let (Some(rate), Some(end), true) = (current.paced(), end, current.model == LoadModel::Open) {
+    if let (Some(s), Some(end), true) = (&slots, end, current.model == LoadModel::Open) {
         let due_by = Instant::now().min(end);
-        let first = slot.unwrap_or(next_at);
-        if first < due_by && stop.count.is_none_or(|c| started < c) {
-            let owed = ((due_by - first).as_secs_f64() * rate).ceil() as u64;
+        if stop.count.is_none_or(|c| started < c) {
+            let owed = s.owed_before(due_by) + u64::from(slot.is_some_and(|at| at < due_by));
             let owed = stop.count.map_or(owed, |c| owed.min(c - started));
             status.not_started.store(owed, Ordering::Relaxed);
         }

@@ -28,6 +28,7 @@ pub mod route;
 pub mod schedule;
 pub mod selector;
 pub mod sender;
+pub mod shape;
 mod sync;
 mod transaction;
 

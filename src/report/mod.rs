@@ -234,6 +234,10 @@ pub struct RunInfo {
     /// The rate asked for (null: as fast as the in-flight limit allows).
     pub rate: Option<f64>,
     pub concurrency: usize,
+    /// `--stages` / `--burst` (or the scenario's), as written: "stages 10s:100,30s:2000 · burst
+    /// 500 every 5s"; absent for a constant rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<String>,
 }
 
 /// `{"type":"summary","v":1, …}`: the last line of `jsonl`, the whole of `json`.
@@ -368,10 +372,16 @@ impl Summary {
         )?;
         writeln!(
             w,
-            "load model {} · rate {} · {} in flight at most",
+            "load model {} · rate {} · {} in flight at most{}",
             r.load_model,
-            r.rate.map_or("max".to_string(), |r| format!("{r}/s")),
-            r.concurrency
+            match (r.rate, &r.shape) {
+                (None, Some(_)) => "from 0/s".to_string(),
+                (Some(x), Some(_)) => format!("from {x}/s"),
+                (Some(x), None) => format!("{x}/s"),
+                (None, None) => "max".to_string(),
+            },
+            r.concurrency,
+            r.shape.as_ref().map_or(String::new(), |s| format!(" · {s}")),
         )?;
         writeln!(
             w,

@@ -187,6 +187,8 @@ pub struct ViewData {
     pub check_backs: u64,
     /// How far behind its schedule the load driver is now (open model; zero when on time).
     pub schedule_lag: Duration,
+    /// The rate the schedule follows now (with a shape, where its ramp is).
+    pub schedule_rate: Option<f64>,
     /// The second the latency windows were last rebuilt for.
     window_second: u64,
     /// Sends that left the log, to be dropped elsewhere (see `ui::Engine`'s reaper).
@@ -206,6 +208,7 @@ impl ViewData {
             sender: Default::default(),
             check_backs: 0,
             schedule_lag: Duration::ZERO,
+            schedule_rate: None,
             window_second: 0,
             evicted: Vec::new(),
         }
@@ -637,6 +640,7 @@ impl App {
             self.live.sender = c.producer.sender_state();
             self.live.check_backs = c.producer.counters().check_backs;
             self.live.schedule_lag = c.load.lag(now);
+            self.live.schedule_rate = c.load.rate();
         }
         if self.ui.overlay == Overlay::Composed {
             // The outcome lands from the producer's task: look each tick.
@@ -674,7 +678,7 @@ impl App {
 
     fn push_settings(&mut self) {
         if let Some(c) = &self.controls {
-            let _ = c.settings.send(self.settings);
+            let _ = c.settings.send(self.settings.clone());
         }
         self.dirty = true;
     }
@@ -705,8 +709,12 @@ impl App {
                 self.push_settings();
             }
             Action::RateUp | Action::RateDown => {
-                // None is "max": above every step.
-                let cur = self.settings.rate.unwrap_or(f64::INFINITY);
+                // None is "max": above every step. A shape's rate is where its ramp is now; the
+                // operator's rate replaces the shape.
+                let cur = match self.settings.shape.take() {
+                    Some(_) => self.live.schedule_rate.unwrap_or(0.0),
+                    None => self.settings.rate.unwrap_or(f64::INFINITY),
+                };
                 self.settings.rate = if action == Action::RateUp {
                     RATE_STEPS.iter().copied().find(|r| *r > cur)
                 } else {

@@ -75,11 +75,15 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     line1.extend(badges);
 
     let s = &v.stats;
-    let rate = match app.settings.rate {
+    // With --stages / --burst, the rate the ramp is at now, marked as shaped.
+    let shaped = app.settings.shape.is_some();
+    let rate = match if shaped { v.schedule_rate.or(Some(0.0)) } else { app.settings.rate } {
         Some(r) if r >= 1.0 => format!("{}/s", count(r as u64)),
+        Some(r) if shaped => format!("{:.0}/s", r),
         Some(r) => format!("{r}/s"),
         None => "max".to_string(),
     };
+    let (shape_long, shape_short) = if shaped { (" shaped", "~") } else { ("", "") };
     // Where latency counts from: open (each send's slot on the schedule) or closed.
     let model = if app.settings.is_open() { "open" } else { "closed" };
     let p = |q| ms_cell((!s.latency.is_empty()).then(|| (quantile_ms(&s.latency, q) * 1000.0) as u64));
@@ -87,8 +91,8 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     // the last ones take their short form first, so every fact stays on screen.
     let mut facts: Vec<(String, String, ratatui::style::Style)> = vec![
         (
-            format!(" rate {rate} {model}  in flight {}/{}", v.in_flight, app.settings.concurrency),
-            format!(" {rate} {model} {}/{}", v.in_flight, app.settings.concurrency),
+            format!(" rate {rate}{shape_long} {model}  in flight {}/{}", v.in_flight, app.settings.concurrency),
+            format!(" {rate}{shape_short} {model} {}/{}", v.in_flight, app.settings.concurrency),
             t.text(),
         ),
         (format!("  sent {}", count(s.sent)), format!(" sent {}", count(s.sent)), t.text()),

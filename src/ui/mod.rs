@@ -172,7 +172,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         Producer::new(produce::producer_config(&args.producer, &target))
     };
     let mut events = producer.subscribe_outcomes();
-    let settings = produce::load_settings(&args.producer, Some(200.0))?;
+    let settings = produce::load_settings(&args.producer, &target, Some(200.0))?;
     let ctx = RunContext {
         target: target.description.clone(),
         topic: content.topics().join(","),
@@ -208,7 +208,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         Ok(Err(e)) => app.live.warnings.push_back((Instant::now(), e.to_string())),
         Err(_) => app.live.warnings.push_back((Instant::now(), "route lookup did not answer within 5 s".into())),
     }
-    let (settings_tx, settings_rx) = watch::channel(settings);
+    let (settings_tx, settings_rx) = watch::channel(app.settings.clone());
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let load_status = std::sync::Arc::new(load::LoadStatus::default());
     let driver = engine.handle.spawn(load::run(

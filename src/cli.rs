@@ -50,6 +50,54 @@ pub enum Command {
     /// Topic administration.
     #[command(subcommand)]
     Topic(TopicCommand),
+    /// Re-report recorded runs (--record) offline: summary, per-broker latency and isolations,
+    /// latency histogram, isolation timeline.
+    Report(ReportArgs),
+    /// Compare two recorded runs: throughput, latency, failures, retries, behind schedule;
+    /// exit 4 when NEW is worse than --max-regression allows.
+    Compare(CompareArgs),
+}
+
+/// Formats of `mqtui report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// The summary table, histogram and timeline as text.
+    Text,
+    /// Tables that paste into a ticket.
+    Markdown,
+    /// One row per run and per broker.
+    Csv,
+    /// Everything, as one JSON array of runs.
+    Json,
+    /// One self-contained page with charts.
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Recordings (`--record FILE`; .zst read as zstd).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The recording to compare against.
+    pub base: std::path::PathBuf,
+    /// The recording compared.
+    pub new: std::path::PathBuf,
+    /// Exit 4 when NEW is worse than BASE by more than this on the run's throughput,
+    /// p50/p99/p99.9, service p99, failures, retries or behind schedule (10%, 0).
+    #[arg(long, value_name = "PCT", value_parser = crate::report::compare::parse_pct)]
+    pub max_regression: Option<f64>,
+    /// text, markdown or json.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +229,11 @@ pub struct ProducerArgs {
     /// Demo cluster scenario: healthy, slow-broker, broker-down, hang, busy, flapping, demo, or a TOML file.
     #[arg(long, env = "MQTUI_SCENARIO")]
     pub scenario: Option<String>,
+    /// Write the run's whole event stream to FILE (JSON lines, schema 1; zstd when it ends in
+    /// .zst): sends with their attempts, fault windows, routes, injected faults, setting
+    /// changes, warnings. Read it with `mqtui report`, `mqtui compare`, `mqtui replay`.
+    #[arg(long, env = "MQTUI_RECORD", value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
     /// Topic to send to.
     #[arg(long, env = "MQTUI_TOPIC", default_value = "MqtuiTopic")]
     pub topic: String,

@@ -12,6 +12,7 @@ pub mod logging;
 pub mod produce;
 pub mod producer;
 pub mod protocol;
+pub mod record;
 pub mod remoting;
 pub mod report;
 pub mod stats;

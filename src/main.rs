@@ -39,6 +39,8 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Some(Command::Report(args)) => exit(mqtui::report::offline::run(&args)),
+        Some(Command::Compare(args)) => exit(mqtui::report::compare::run(&args)),
         Some(Command::Cluster(args)) => rt.block_on(run_cluster(args)),
         Some(Command::Route(args)) => rt.block_on(async {
             let ns = mqtui::producer::parse_namesrvs(&args.namesrv);

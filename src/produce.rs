@@ -39,6 +39,69 @@ impl StartError {
     }
 }
 
+/// The run's settings as the summary and a recording's first line echo them.
+pub fn run_info(
+    args: &ProducerArgs,
+    target: &Target,
+    producer: &Producer,
+    settings: &LoadSettings,
+    topic: String,
+) -> RunInfo {
+    RunInfo {
+        target: target.description.clone(),
+        topic,
+        java: producer.config().java.to_string(),
+        fault_table: producer.fault_table().name().to_string(),
+        fault_avoidance: producer.fault_avoidance(),
+        timeout_ms: args.timeout_ms,
+        attempt_timeout_ms: args.attempt_timeout_ms,
+        retries: args.retries,
+        load_model: if settings.scheduled() { settings.model.name() } else { "closed" }.to_string(),
+        rate: settings.rate,
+        concurrency: settings.concurrency,
+        shape: settings.shape.as_ref().map(|s| s.describe()),
+    }
+}
+
+/// Starts `--record`, if asked, reading `producer`'s events from now on; `origin` is the run's start.
+pub fn start_recorder(
+    args: &ProducerArgs,
+    run: RunInfo,
+    origin: Instant,
+    target: &Target,
+    producer: &Producer,
+    settings: watch::Receiver<LoadSettings>,
+    route: Option<&crate::producer::TopicPublishInfo>,
+) -> Result<Option<crate::record::Recorder>, StartError> {
+    let Some(path) = &args.record else { return Ok(None) };
+    let routes = route
+        .map(|r| vec![(r.topic.clone(), r.brokers.iter().map(|b| b.to_string()).collect(), r.queues.len())])
+        .unwrap_or_default();
+    let sources = crate::record::writer::Sources {
+        events: producer.subscribe_outcomes(),
+        settings: Some(settings),
+        injected: injected_reader(target),
+        routes,
+    };
+    crate::record::Recorder::start(path, run, origin, chrono::Local::now(), sources)
+        .map(Some)
+        .map_err(StartError::start)
+}
+
+/// The faults injected now, per broker, as the console shows them (the demo cluster's or the
+/// chaos proxies'), for a recording.
+pub fn injected_reader(target: &Target) -> Option<crate::record::writer::Injected> {
+    if let Some(c) = target.demo.clone() {
+        return Some(Box::new(move || {
+            c.broker_names().into_iter().filter_map(|n| c.fault(&n).ok().map(|f| (n, f.to_string()))).collect()
+        }));
+    }
+    let chaos = target.chaos.clone()?;
+    Some(Box::new(move || {
+        chaos.broker_names().into_iter().filter_map(|n| chaos.fault(&n).map(|f| (n, f.to_string()))).collect()
+    }))
+}
+
 /// Where the producer sends: the embedded demo cluster (kept alive here) or name servers.
 #[derive(Clone)]
 pub struct Target {
@@ -384,20 +447,7 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     }
 
     let settings = load_settings(&args.producer, &target, None)?;
-    let run_info = RunInfo {
-        target: target.description.clone(),
-        topic: content.topics().join(","),
-        java: producer.config().java.to_string(),
-        fault_table: producer.fault_table().name().to_string(),
-        fault_avoidance: producer.fault_avoidance(),
-        timeout_ms: args.producer.timeout_ms,
-        attempt_timeout_ms: args.producer.attempt_timeout_ms,
-        retries: args.producer.retries,
-        load_model: settings.model.name(),
-        rate: settings.rate,
-        concurrency: settings.concurrency,
-        shape: settings.shape.as_ref().map(|s| s.describe()),
-    };
+    let run_info = run_info(&args.producer, &target, &producer, &settings, content.topics().join(","));
     // A run with stages lasts as long as they do, unless told otherwise.
     let staged = settings.shape.as_ref().map(|s| s.length()).filter(|d| !d.is_zero());
     let duration = args.duration.map(Duration::from_secs_f64).or(staged.filter(|_| args.count.is_none()));
@@ -432,6 +482,15 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         });
     }
     let mut aborted_by: Option<String> = None;
+    let recorder = start_recorder(
+        &args.producer,
+        run_info.clone(),
+        started,
+        &target,
+        &producer,
+        settings_rx.clone(),
+        Some(&route),
+    )?;
     let driver =
         tokio::spawn(load::run(producer.clone(), content, settings_rx, stop, stop_rx, Some(tx), status.clone()));
 
@@ -538,6 +597,17 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     if let Some(t) = &mut summary.transactions {
         t.check_backs = producer.counters().check_backs;
         t.check_answer = producer.config().transaction_check.java_name();
+    }
+    if let Some(r) = recorder {
+        let end = crate::record::writer::EndInfo {
+            elapsed,
+            not_started: summary.not_started,
+            name_server_lookups: summary.name_server_lookups,
+            aborted_by: summary.aborted_by.clone(),
+        };
+        if let Err(e) = r.finish(end).await {
+            eprintln!("mqtui: error: the recording is incomplete: {e}");
+        }
     }
     let written = match args.output {
         Output::Jsonl | Output::Json => {

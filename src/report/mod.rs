@@ -1,7 +1,10 @@
 //! Headless output of `mqtui produce`: JSON lines (schema version 1), the summary object, and a
 //! readable table. The field names and types here are a contract other tools read.
 
+pub mod compare;
+pub mod html;
 pub mod interval;
+pub mod offline;
 
 use std::io::Write;
 use std::time::Duration;
@@ -217,8 +220,9 @@ pub struct BrokerSummary {
     pub oneway: u64,
 }
 
-/// The run's settings, echoed in the summary (an addition to the issue's schema).
-#[derive(Debug, Serialize, Clone, PartialEq)]
+/// The run's settings, echoed in the summary (an addition to the issue's schema) and in the
+/// first line of a recording.
+#[derive(Debug, Serialize, serde::Deserialize, Clone, PartialEq)]
 pub struct RunInfo {
     pub target: String,
     pub topic: String,
@@ -230,13 +234,13 @@ pub struct RunInfo {
     pub attempt_timeout_ms: Option<u64>,
     pub retries: u32,
     /// open | closed: where `latency_ms` counts from (closed also when no rate is set).
-    pub load_model: &'static str,
+    pub load_model: String,
     /// The rate asked for (null: as fast as the in-flight limit allows).
     pub rate: Option<f64>,
     pub concurrency: usize,
     /// `--stages` / `--burst` (or the scenario's), as written: "stages 10s:100,30s:2000 · burst
     /// 500 every 5s"; absent for a constant rate.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape: Option<String>,
 }
 
@@ -410,7 +414,7 @@ impl Summary {
             )?;
         }
         let l = &self.latency_ms;
-        let (from, model) = match r.load_model {
+        let (from, model) = match r.load_model.as_str() {
             "open" => ("from each send's slot on the schedule", "open model"),
             _ => ("from each send's real start", "closed model"),
         };

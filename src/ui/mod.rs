@@ -186,8 +186,10 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     // The route first, so the brokers show before the first send completes.
     let (p, topic) = (producer.clone(), main_topic.clone());
     let lookup = engine.run(async move { tokio::time::timeout(Duration::from_secs(5), p.lookup(&topic)).await });
+    let mut first_route = None;
     match lookup.await? {
         Ok(Ok(info)) => {
+            first_route = Some(info.clone());
             for b in &info.brokers {
                 app.live.broker(b);
             }
@@ -211,6 +213,20 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     let (settings_tx, settings_rx) = watch::channel(app.settings.clone());
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let load_status = std::sync::Arc::new(load::LoadStatus::default());
+    // --record: from the run's start (the console's clock base), on the producer's thread.
+    let recorder = {
+        let _in = engine.handle.enter();
+        let info = produce::run_info(&args.producer, &target, &producer, &app.settings, content.topics().join(","));
+        produce::start_recorder(
+            &args.producer,
+            info,
+            app.ctx.clock_base,
+            &target,
+            &producer,
+            settings_rx.clone(),
+            first_route.as_deref(),
+        )?
+    };
     let driver = engine.handle.spawn(load::run(
         producer.clone(),
         content,
@@ -241,7 +257,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         cluster: target.demo.clone(),
         chaos: target.chaos.clone(),
         settings: settings_tx,
-        load: load_status,
+        load: load_status.clone(),
     });
     app.refresh_injected();
 
@@ -290,6 +306,19 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     }
     let _ = cancel_tx.send(true);
     driver.abort();
+    if let Some(r) = recorder {
+        let end = crate::record::writer::EndInfo {
+            elapsed: app.ctx.clock_base.elapsed(),
+            not_started: load_status.not_started(),
+            name_server_lookups: app.controls.as_ref().map_or(0, |c| c.producer.name_server_lookups()),
+            aborted_by: None,
+        };
+        match engine.run(async move { r.finish(end).await }).await {
+            Ok(Ok(path)) => println!("mqtui: recorded to {} (mqtui report {0})", path.display()),
+            Ok(Err(e)) => eprintln!("mqtui: error: the recording is incomplete: {e}"),
+            Err(e) => eprintln!("mqtui: error: the recording is incomplete: {}", e.message),
+        }
+    }
     if let Some(c) = &app.controls {
         // UNREGISTER_CLIENT, as DefaultMQProducer.shutdown() (the API timeout bounds it).
         let p = c.producer.clone();

@@ -1,0 +1,203 @@
+//! `--record FILE`: a task reads the producer's event stream (as any view does: the producer
+//! never waits for it) and hands lines to a thread that writes them, zstd-compressed for a
+//! `.zst` name. Chunks go out every 100 ms, so a run cut short leaves all but its last moments.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use super::schema::{rel_us, Line, RecFault, RecSend};
+use super::RECORDING_VERSION;
+use crate::producer::events::{Event, EventStream};
+use crate::producer::load::LoadSettings;
+use crate::report::RunInfo;
+
+/// Reads the faults injected now, per broker, as the console shows them (the demo cluster's or
+/// the chaos proxies').
+pub type Injected = Box<dyn Fn() -> Vec<(String, String)> + Send + Sync>;
+
+/// What the run knows only at its end.
+#[derive(Debug, Clone, Default)]
+pub struct EndInfo {
+    pub elapsed: Duration,
+    pub not_started: u64,
+    pub name_server_lookups: u64,
+    pub aborted_by: Option<String>,
+}
+
+/// A recording being written.
+pub struct Recorder {
+    end: Option<oneshot::Sender<EndInfo>>,
+    task: tokio::task::JoinHandle<()>,
+    thread: std::thread::JoinHandle<Result<(), String>>,
+    path: PathBuf,
+}
+
+/// Where the run's lines come from.
+pub struct Sources {
+    pub events: EventStream,
+    pub settings: Option<watch::Receiver<LoadSettings>>,
+    pub injected: Option<Injected>,
+    /// The routes known at the start (the recorder subscribes after the first lookup).
+    pub routes: Vec<(String, Vec<String>, usize)>,
+}
+
+fn open(path: &Path) -> Result<Box<dyn Write + Send>, String> {
+    let file = std::fs::File::create(path).map_err(|e| format!("--record {}: {e}", path.display()))?;
+    let w = std::io::BufWriter::with_capacity(1 << 16, file);
+    if path.extension().is_some_and(|e| e == "zst") {
+        let enc = zstd::stream::write::Encoder::new(w, 3).map_err(|e| format!("--record {}: {e}", path.display()))?;
+        Ok(Box::new(enc.auto_finish()))
+    } else {
+        Ok(Box::new(w))
+    }
+}
+
+fn settings_line(t_us: i64, s: &LoadSettings) -> Line {
+    Line::Settings {
+        t_us,
+        rate: s.rate,
+        concurrency: s.concurrency,
+        paused: s.paused,
+        model: if s.scheduled() { s.model.name() } else { "closed" }.to_string(),
+        shape: s.shape.as_ref().map(|s| s.describe()),
+    }
+}
+
+impl Recorder {
+    /// Creates the file (an error names it) and starts recording; `origin` is the run's start.
+    pub fn start(
+        path: &Path,
+        run: RunInfo,
+        origin: Instant,
+        started_wall: chrono::DateTime<chrono::Local>,
+        mut src: Sources,
+    ) -> Result<Recorder, String> {
+        let mut w = open(path)?;
+        let (chunks_tx, mut chunks) = mpsc::channel::<Vec<u8>>(64);
+        let shown = path.display().to_string();
+        let thread = std::thread::Builder::new()
+            .name("mqtui-recorder".into())
+            .spawn(move || {
+                while let Some(c) = chunks.blocking_recv() {
+                    w.write_all(&c).map_err(|e| format!("--record {shown}: {e}"))?;
+                }
+                w.flush().map_err(|e| format!("--record {shown}: {e}"))
+            })
+            .map_err(|e| format!("cannot start the recorder: {e}"))?;
+        let (end_tx, mut end_rx) = oneshot::channel::<EndInfo>();
+        let task = tokio::spawn(async move {
+            let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+            let push = |buf: &mut Vec<u8>, line: &Line| {
+                let _ = serde_json::to_writer(&mut *buf, line);
+                buf.push(b'\n');
+            };
+            let t = |at: Instant| rel_us(origin, at);
+            push(
+                &mut buf,
+                &Line::Run {
+                    v: RECORDING_VERSION,
+                    mqtui: env!("CARGO_PKG_VERSION").to_string(),
+                    started_ms: started_wall.timestamp_millis(),
+                    run,
+                },
+            );
+            for (topic, brokers, queues) in std::mem::take(&mut src.routes) {
+                push(&mut buf, &Line::Route { t_us: t(Instant::now()).min(0), topic, brokers, queues });
+            }
+            if let Some(s) = &mut src.settings {
+                let line = settings_line(0, &s.borrow_and_update());
+                push(&mut buf, &line);
+            }
+            let mut injected: std::collections::BTreeMap<String, String> = Default::default();
+            let mut poll_injected = |buf: &mut Vec<u8>, now: Instant| {
+                let Some(read) = &src.injected else { return };
+                for (broker, fault) in read() {
+                    if injected.get(&broker) != Some(&fault) {
+                        push(buf, &Line::Injection { t_us: t(now), broker: broker.clone(), fault: fault.clone() });
+                        injected.insert(broker, fault);
+                    }
+                }
+            };
+            poll_injected(&mut buf, Instant::now());
+            let event_line = |e: Event, now: Instant| -> Option<Line> {
+                Some(match e {
+                    Event::Completed(o) => Line::Send(Box::new(RecSend::new(&o, origin))),
+                    Event::Fault(f) => Line::Fault(RecFault::new(&f, origin)),
+                    Event::Route { topic, brokers, queues } => Line::Route {
+                        t_us: t(now),
+                        topic: topic.to_string(),
+                        brokers: brokers.iter().map(|b| b.to_string()).collect(),
+                        queues,
+                    },
+                    Event::Warning(text) => Line::Warning { t_us: t(now), text },
+                    Event::Lagged(missed) => Line::Lagged { t_us: t(now), missed },
+                    Event::Attempt { .. } => return None,
+                })
+            };
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut settings = src.settings.take();
+            let end = loop {
+                tokio::select! {
+                    e = src.events.recv() => match e {
+                        Some(e) => {
+                            if let Some(line) = event_line(e, Instant::now()) {
+                                push(&mut buf, &line);
+                            }
+                        }
+                        None => break (&mut end_rx).await.unwrap_or_default(),
+                    },
+                    _ = async { settings.as_mut().expect("guarded").changed().await }, if settings.is_some() => {
+                        let s = settings.as_mut().expect("guarded");
+                        let line = settings_line(t(Instant::now()), &s.borrow_and_update());
+                        push(&mut buf, &line);
+                    }
+                    _ = tick.tick() => {
+                        poll_injected(&mut buf, Instant::now());
+                        if !buf.is_empty() && chunks_tx.send(std::mem::take(&mut buf)).await.is_err() {
+                            return;
+                        }
+                    }
+                    end = &mut end_rx => break end.unwrap_or_default(),
+                }
+            };
+            // What came before the end and is still queued.
+            while let Some(e) = src.events.try_recv() {
+                if let Some(line) = event_line(e, Instant::now()) {
+                    push(&mut buf, &line);
+                }
+            }
+            poll_injected(&mut buf, Instant::now());
+            push(
+                &mut buf,
+                &Line::End {
+                    t_us: t(Instant::now()),
+                    elapsed_us: end.elapsed.as_micros() as u64,
+                    not_started: end.not_started,
+                    name_server_lookups: end.name_server_lookups,
+                    aborted_by: end.aborted_by,
+                },
+            );
+            let _ = chunks_tx.send(buf).await;
+        });
+        Ok(Recorder { end: Some(end_tx), task, thread, path: path.to_path_buf() })
+    }
+
+    /// Writes the last line and closes the file; an error says why the recording is incomplete.
+    pub async fn finish(mut self, end: EndInfo) -> Result<PathBuf, String> {
+        if let Some(tx) = self.end.take() {
+            let _ = tx.send(end);
+        }
+        let _ = (&mut self.task).await;
+        let thread = self.thread;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|_| "the recorder's thread panicked".to_string())??;
+        Ok(self.path)
+    }
+}

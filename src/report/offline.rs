@@ -1,0 +1,389 @@
+//! `mqtui report FILE…`: a recorded run re-reported offline — the summary table, each broker's
+//! latency and isolations, a latency histogram, the isolation timeline, throughput per second —
+//! as text, markdown (pastes into a ticket), csv, json or one self-contained html page.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::Summary;
+use crate::record::{Line, Recording};
+
+/// The upper edges of the histogram's buckets, ms (log-scaled, 1-2-5), the last one open.
+pub const BUCKETS_MS: [f64; 17] = [
+    0.1,
+    0.2,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    20.0,
+    50.0,
+    100.0,
+    200.0,
+    500.0,
+    1000.0,
+    2000.0,
+    5000.0,
+    10000.0,
+    f64::INFINITY,
+];
+
+/// Sends per latency bucket.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Histogram {
+    /// Name (the run, or a broker).
+    pub of: String,
+    /// `counts[i]`: latencies ≤ `BUCKETS_MS[i]` and above the bucket before.
+    pub counts: Vec<u64>,
+}
+
+impl Histogram {
+    fn of(name: &str, h: &hdrhistogram::Histogram<u64>) -> Histogram {
+        let mut counts = vec![0u64; BUCKETS_MS.len()];
+        for v in h.iter_recorded() {
+            let ms = v.value_iterated_to() as f64 / 1000.0;
+            let i = BUCKETS_MS.iter().position(|e| ms <= *e).unwrap_or(BUCKETS_MS.len() - 1);
+            counts[i] += v.count_since_last_iteration();
+        }
+        Histogram { of: name.to_string(), counts }
+    }
+}
+
+/// The label of bucket `i`: "≤ 0.1 ms", "≤ 2 s", "> 10 s".
+pub fn bucket_label(i: usize) -> String {
+    let e = BUCKETS_MS[i];
+    if e.is_infinite() {
+        return format!("> {}", bucket_label(i - 1).trim_start_matches("≤ "));
+    }
+    if e >= 1000.0 {
+        format!("≤ {} s", e / 1000.0)
+    } else {
+        format!("≤ {e} ms")
+    }
+}
+
+/// A window during which the producer's fault strategy kept a broker out.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Isolation {
+    pub broker: String,
+    pub from_s: f64,
+    pub to_s: f64,
+    /// The latency that opened it (the attempt's), ms.
+    pub latency_ms: f64,
+}
+
+/// A fault injected on a demo broker or chaos proxy.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Injection {
+    pub at_s: f64,
+    pub broker: String,
+    pub fault: String,
+}
+
+/// One second of the run.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Second {
+    pub at_s: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub retries: u64,
+    /// The largest latency of the sends that ended in it, ms.
+    pub max_ms: f64,
+}
+
+/// Everything a report says of one recording.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub recording: String,
+    pub started_ms: i64,
+    pub summary: Summary,
+    pub histograms: Vec<Histogram>,
+    pub isolations: Vec<Isolation>,
+    pub injections: Vec<Injection>,
+    pub per_second: Vec<Second>,
+    pub problems: Vec<String>,
+}
+
+fn secs(t_us: i64) -> f64 {
+    (t_us as f64 / 1e6 * 1000.0).round() / 1000.0
+}
+
+impl RunReport {
+    pub fn new(rec: &Recording) -> RunReport {
+        let origin = tokio::time::Instant::now();
+        let stats = rec.stats(origin);
+        let summary = rec.summary();
+        let mut histograms = vec![Histogram::of("all", &stats.latency)];
+        histograms.extend(stats.brokers.values().map(|b| Histogram::of(&b.name, &b.latency)));
+        // Windows per broker, merged where one extends another (as RunStats counts them).
+        let mut isolations: Vec<Isolation> = Vec::new();
+        let mut injections = Vec::new();
+        let mut per_second: Vec<Second> = Vec::new();
+        for l in &rec.lines {
+            match l {
+                Line::Fault(f) if f.window_us > 0 => {
+                    let (from, to) = (secs(f.t_us), secs(f.t_us + f.window_us as i64));
+                    match isolations.iter_mut().rev().find(|i| i.broker == f.broker) {
+                        Some(open) if from <= open.to_s => open.to_s = open.to_s.max(to),
+                        _ => isolations.push(Isolation {
+                            broker: f.broker.clone(),
+                            from_s: from,
+                            to_s: to,
+                            latency_ms: f.latency_us as f64 / 1000.0,
+                        }),
+                    }
+                }
+                Line::Injection { t_us, broker, fault } => {
+                    injections.push(Injection { at_s: secs(*t_us), broker: broker.clone(), fault: fault.clone() })
+                }
+                Line::Send(s) => {
+                    let at = (s.end_us().max(0) / 1_000_000) as usize;
+                    if per_second.len() <= at {
+                        per_second.resize_with(at + 1, Default::default);
+                    }
+                    let sec = &mut per_second[at];
+                    sec.sent += 1;
+                    sec.failed += u64::from(s.status == "FAILED");
+                    sec.retries += s.attempts.len().saturating_sub(1) as u64;
+                    sec.max_ms = sec.max_ms.max(s.latency_us as f64 / 1000.0);
+                }
+                _ => {}
+            }
+        }
+        for (i, s) in per_second.iter_mut().enumerate() {
+            s.at_s = i as u64;
+        }
+        // A window still open at the end is cut there.
+        let end = rec.elapsed().as_secs_f64();
+        for i in &mut isolations {
+            i.to_s = i.to_s.min(end.max(i.from_s));
+        }
+        // The first reading of each broker ("healthy") is the start, not an injection.
+        let mut first = std::collections::BTreeSet::new();
+        injections.retain(|i| !(first.insert(i.broker.clone()) && i.fault == "healthy"));
+        RunReport {
+            recording: rec.name.clone(),
+            started_ms: rec.started_ms,
+            summary,
+            histograms,
+            isolations,
+            injections,
+            per_second,
+            problems: rec.problems.clone(),
+        }
+    }
+
+    fn started(&self) -> String {
+        chrono::DateTime::from_timestamp_millis(self.started_ms)
+            .map(|d| d.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn write_text(&self, w: &mut impl Write) -> std::io::Result<()> {
+        writeln!(w, "recording {} · started {}", self.recording, self.started())?;
+        for p in &self.problems {
+            writeln!(w, "warning: {p}")?;
+        }
+        self.summary.write_table(w)?;
+        writeln!(w)?;
+        writeln!(w, "latency histogram (sends per bucket)")?;
+        let all = &self.histograms[0];
+        let widest = all.counts.iter().copied().max().unwrap_or(0).max(1);
+        let last = all.counts.iter().rposition(|c| *c > 0).unwrap_or(0);
+        let first = all.counts.iter().position(|c| *c > 0).unwrap_or(0);
+        for i in first..=last {
+            let c = all.counts[i];
+            let bar = "█".repeat(((c as f64 / widest as f64) * 40.0).ceil() as usize);
+            writeln!(w, "  {:>10} {:>9}  {bar}", bucket_label(i), c)?;
+        }
+        writeln!(w)?;
+        if self.isolations.is_empty() {
+            writeln!(w, "isolations: none")?;
+        } else {
+            writeln!(w, "isolations (the fault strategy kept the broker out)")?;
+            for i in &self.isolations {
+                writeln!(
+                    w,
+                    "  {:<12} {:>8.3} s → {:>8.3} s  ({:.1} s, opened by a {:.1} ms attempt)",
+                    i.broker,
+                    i.from_s,
+                    i.to_s,
+                    i.to_s - i.from_s,
+                    i.latency_ms
+                )?;
+            }
+        }
+        if !self.injections.is_empty() {
+            writeln!(w, "faults injected")?;
+            for i in &self.injections {
+                writeln!(w, "  {:>8.3} s  {:<12} {}", i.at_s, i.broker, i.fault)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn write_markdown(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let s = &self.summary;
+        writeln!(w, "## mqtui run `{}`\n", self.recording)?;
+        writeln!(
+            w,
+            "Started {} · {} · topic `{}` · Java {} · load model {}\n",
+            self.started(),
+            s.run.target,
+            s.run.topic,
+            s.run.java,
+            s.run.load_model
+        )?;
+        for p in &self.problems {
+            writeln!(w, "> **warning:** {p}\n")?;
+        }
+        writeln!(w, "| sent | ok | failed | retries | elapsed s | msg/s | p50 ms | p99 ms | p99.9 ms | max ms | behind schedule |")?;
+        writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        let l = &s.latency_ms;
+        writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} |\n",
+            s.sent, s.ok, s.failed, s.retries, s.elapsed_s, s.tps, l.p50, l.p99, l.p999, l.max, s.behind_schedule
+        )?;
+        writeln!(w, "| broker | attempts | ok | failed | retried away | retried onto | isolations | isolated s | p50 ms | p99 ms | max ms |")?;
+        writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        for b in &s.brokers {
+            writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {} | {} |",
+                b.name,
+                b.attempts,
+                b.ok,
+                b.failed,
+                b.retried_away,
+                b.retried_onto,
+                b.isolations,
+                b.isolated_ms as f64 / 1000.0,
+                b.latency_ms.p50,
+                b.latency_ms.p99,
+                b.latency_ms.max
+            )?;
+        }
+        writeln!(w, "\n**Latency histogram** (sends per bucket)\n")?;
+        writeln!(w, "| bucket | sends |")?;
+        writeln!(w, "|---|---:|")?;
+        for (i, c) in self.histograms[0].counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+            writeln!(w, "| {} | {c} |", bucket_label(i))?;
+        }
+        writeln!(w, "\n**Isolations**\n")?;
+        if self.isolations.is_empty() {
+            writeln!(w, "None.")?;
+        } else {
+            writeln!(w, "| broker | from s | to s | opened by ms |")?;
+            writeln!(w, "|---|---:|---:|---:|")?;
+            for i in &self.isolations {
+                writeln!(w, "| {} | {:.3} | {:.3} | {:.1} |", i.broker, i.from_s, i.to_s, i.latency_ms)?;
+            }
+        }
+        if !self.injections.is_empty() {
+            writeln!(w, "\n**Faults injected**\n")?;
+            for i in &self.injections {
+                writeln!(w, "- {:.3} s · {} · {}", i.at_s, i.broker, i.fault)?;
+            }
+        }
+        writeln!(w)
+    }
+}
+
+/// The csv header: one row per run (broker empty) and one per broker of it.
+pub const CSV_HEADER: &str = "recording,broker,sent,ok,failed,attempts,retries,elapsed_s,tps,p50_ms,p99_ms,p999_ms,max_ms,isolations,isolated_ms,behind_schedule,max_lag_ms";
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn write_csv(reports: &[RunReport], w: &mut impl Write) -> std::io::Result<()> {
+    writeln!(w, "{CSV_HEADER}")?;
+    for r in reports {
+        let s = &r.summary;
+        let name = csv_field(&r.recording);
+        let l = &s.latency_ms;
+        writeln!(
+            w,
+            "{name},,{},{},{},{},{},{},{},{},{},{},{},,,{},{}",
+            s.sent,
+            s.ok,
+            s.failed,
+            s.attempts,
+            s.retries,
+            s.elapsed_s,
+            s.tps,
+            l.p50,
+            l.p99,
+            l.p999,
+            l.max,
+            s.behind_schedule,
+            s.max_lag_ms
+        )?;
+        for b in &s.brokers {
+            writeln!(
+                w,
+                "{name},{},,{},{},{},,,,{},{},,{},{},{},,",
+                csv_field(&b.name),
+                b.ok,
+                b.failed,
+                b.attempts,
+                b.latency_ms.p50,
+                b.latency_ms.p99,
+                b.latency_ms.max,
+                b.isolations,
+                b.isolated_ms
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `mqtui report`: 0, or 3 when a recording cannot be read (2: bad arguments, from clap).
+pub fn run(args: &crate::cli::ReportArgs) -> Result<u8, crate::produce::StartError> {
+    use crate::cli::ReportFormat;
+    let mut reports = Vec::new();
+    for f in &args.files {
+        let rec = Recording::open(f)
+            .map_err(|e| crate::produce::StartError::start(format!("cannot read the recording: {e}")))?;
+        for p in &rec.problems {
+            eprintln!("mqtui: warning: {p}");
+        }
+        reports.push(RunReport::new(&rec));
+    }
+    let mut out: Vec<u8> = Vec::new();
+    let written = match args.format {
+        ReportFormat::Text => reports.iter().try_for_each(|r| r.write_text(&mut out).and_then(|_| writeln!(out))),
+        ReportFormat::Markdown => reports.iter().try_for_each(|r| r.write_markdown(&mut out)),
+        ReportFormat::Csv => write_csv(&reports, &mut out),
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &reports).map_err(std::io::Error::from).and_then(|_| writeln!(out))
+        }
+        ReportFormat::Html => super::html::write_html(&reports, &mut out),
+    };
+    written.map_err(|e| crate::produce::StartError::start(format!("cannot format the report: {e}")))?;
+    write_out(args.output.as_deref(), &out)?;
+    Ok(0)
+}
+
+/// Writes `bytes` to `path`, or standard output.
+pub fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), crate::produce::StartError> {
+    let r = match path {
+        Some(p) => std::fs::write(p, bytes).map_err(|e| format!("{}: {e}", p.display())),
+        None => {
+            let mut o = std::io::stdout().lock();
+            match o.write_all(bytes).and_then(|_| o.flush()) {
+                // A closed pipe (`| head`) is the reader's choice, not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| format!("standard output: {e}")),
+            }
+        }
+    };
+    r.map_err(crate::produce::StartError::start)
+}

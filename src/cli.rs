@@ -56,6 +56,32 @@ pub enum Command {
     /// Compare two recorded runs: throughput, latency, failures, retries, behind schedule;
     /// exit 4 when NEW is worse than --max-regression allows.
     Compare(CompareArgs),
+    /// Open the console on a recording (--record): pause, speed ×1/×10/×100, seek.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recording.
+    pub file: std::path::PathBuf,
+    /// Playback speed: 1, 10 or 100 (keys 1, 2, 3 while it plays).
+    #[arg(long, default_value_t = 1, value_parser = parse_speed)]
+    pub speed: u32,
+    /// Colour theme: dark, light, high-contrast, or a TOML file.
+    #[arg(long, env = "MQTUI_THEME", default_value = "dark")]
+    pub theme: String,
+    /// Redraws per second at most.
+    #[arg(long, env = "MQTUI_FPS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub fps: u32,
+}
+
+fn parse_speed(s: &str) -> Result<u32, String> {
+    match s.trim().trim_start_matches(['x', '×']) {
+        "1" => Ok(1),
+        "10" => Ok(10),
+        "100" => Ok(100),
+        _ => Err(format!("{s:?}: the speed is 1, 10 or 100")),
+    }
 }
 
 /// Formats of `mqtui report`.

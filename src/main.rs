@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Report(args)) => exit(mqtui::report::offline::run(&args)),
         Some(Command::Compare(args)) => exit(mqtui::report::compare::run(&args)),
+        Some(Command::Replay(args)) => rt.block_on(async { exit(mqtui::ui::replay::run(args).await) }),
         Some(Command::Cluster(args)) => rt.block_on(run_cluster(args)),
         Some(Command::Route(args)) => rt.block_on(async {
             let ns = mqtui::producer::parse_namesrvs(&args.namesrv);

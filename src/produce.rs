@@ -64,10 +64,12 @@ pub fn run_info(
 }
 
 /// Starts `--record`, if asked, reading `producer`'s events from now on; `origin` is the run's start.
+#[allow(clippy::too_many_arguments)]
 pub fn start_recorder(
     args: &ProducerArgs,
     run: RunInfo,
     origin: Instant,
+    started_wall: chrono::DateTime<chrono::Local>,
     target: &Target,
     producer: &Producer,
     settings: watch::Receiver<LoadSettings>,
@@ -83,9 +85,7 @@ pub fn start_recorder(
         injected: injected_reader(target),
         routes,
     };
-    crate::record::Recorder::start(path, run, origin, chrono::Local::now(), sources)
-        .map(Some)
-        .map_err(StartError::start)
+    crate::record::Recorder::start(path, run, origin, started_wall, sources).map(Some).map_err(StartError::start)
 }
 
 /// The faults injected now, per broker, as the console shows them (the demo cluster's or the
@@ -486,6 +486,7 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         &args.producer,
         run_info.clone(),
         started,
+        chrono::Local::now(),
         &target,
         &producer,
         settings_rx.clone(),

@@ -480,6 +480,15 @@ pub struct UiState {
     pub status: Option<(String, Instant)>,
 }
 
+/// Where a replay is (`mqtui replay`), for the header's badge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplayBadge {
+    pub at: Duration,
+    pub length: Duration,
+    pub speed: u32,
+    pub paused: bool,
+}
+
 /// Fixed facts about the run, for the header.
 #[derive(Debug, Clone)]
 pub struct RunContext {
@@ -539,6 +548,8 @@ pub struct App {
     pub dirty: bool,
     /// The composed message's outcome, once it completes.
     pub composed: Arc<std::sync::Mutex<Option<Arc<SendOutcome>>>>,
+    /// A replay of a recording, not a live run.
+    pub replay: Option<ReplayBadge>,
 }
 
 const RATE_STEPS: [f64; 16] =
@@ -569,6 +580,7 @@ impl App {
             quit: false,
             dirty: true,
             composed: Default::default(),
+            replay: None,
         }
     }
 
@@ -656,7 +668,7 @@ impl App {
         }
     }
 
-    fn say(&mut self, msg: impl Into<String>) {
+    pub fn say(&mut self, msg: impl Into<String>) {
         self.ui.status = Some((msg.into(), self.live.now + Duration::from_secs(4)));
         self.dirty = true;
     }

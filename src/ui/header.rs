@@ -17,7 +17,17 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
     if app.settings.paused {
         badges.push(Span::styled(" PAUSED ", t.warn()));
     }
-    if app.is_frozen() {
+    if let Some(r) = &app.replay {
+        // A replay says where it is, how fast, and whether it plays.
+        let state = if r.paused { "❚❚" } else { "▶" };
+        badges.push(Span::styled(
+            format!(" {state} REPLAY ×{} {:.1}/{:.1} s ", r.speed, r.at.as_secs_f64(), r.length.as_secs_f64()),
+            t.accent(),
+        ));
+        if app.is_frozen() {
+            badges.push(Span::styled(" FROZEN ", t.isolated()));
+        }
+    } else if app.is_frozen() {
         badges.push(Span::styled(" FROZEN ", t.isolated()));
     } else {
         badges.push(Span::styled(" ● LIVE ", t.ok()));

@@ -22,6 +22,7 @@ pub mod help;
 pub mod keymap;
 pub mod log;
 pub mod popup;
+pub mod replay;
 pub mod theme;
 pub mod timeline;
 
@@ -221,6 +222,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
             &args.producer,
             info,
             app.ctx.clock_base,
+            app.ctx.wall_base,
             &target,
             &producer,
             settings_rx.clone(),
@@ -406,7 +408,7 @@ static OTHER_PANICKED: std::sync::atomic::AtomicBool = std::sync::atomic::Atomic
 /// which tokio would survive — must neither print over the screen nor leave the terminal
 /// restored under a console that goes on drawing: it is logged, kept, and the console ends
 /// (restoring the terminal) and reports it, exit code 101.
-fn install_panic_guard() {
+pub(crate) fn install_panic_guard() {
     use std::sync::atomic::Ordering;
     let ui = std::thread::current().id();
     let prev = std::panic::take_hook();

@@ -1,0 +1,200 @@
+//! `mqtui replay`, read as its spec: a recording of a run, played back, shows the same screens
+//! at the same moments as the live console did (the header's LIVE badge becomes the replay's),
+//! seeking back and forth included. The live run is the demo cluster under a broker going down,
+//! its console fed from the producer's events on tokio's paused clock, recorded by the same
+//! recorder `--record` starts; snapshots of both.
+
+use std::time::Duration;
+
+use chrono::TimeZone;
+use futures::future::join_all;
+use mqtui::cluster::{ClusterConfig, DemoCluster};
+use mqtui::producer::load::LoadSettings;
+use mqtui::producer::{Producer, ProducerConfig};
+use mqtui::protocol::message::Message;
+use mqtui::record::writer::{EndInfo, Sources};
+use mqtui::record::{Recorder, Recording};
+use mqtui::report::RunInfo;
+use mqtui::ui::app::{App, RunContext};
+use mqtui::ui::replay::Player;
+use mqtui::ui::theme::Theme;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use tokio::time::Instant;
+
+const TOPIC: &str = "DemoTopic";
+
+fn draw(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| mqtui::ui::render(f, app)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn snapshot(name: &str, screen: &str) {
+    insta::with_settings!({filters => vec![
+        (r"[0-9A-F]{32}", "<ID>"),
+        (r"[0-9A-F]{11}…", "<MSGID>…"),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:<PORT>"),
+        (r"opaque \d+", "opaque <N>"),
+    ]}, {
+        insta::assert_snapshot!(name, screen);
+    });
+}
+
+/// The screen without its first line (the badge: LIVE or REPLAY).
+fn body(screen: &str) -> String {
+    screen.lines().skip(1).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replay_shows_the_live_screens_at_the_same_moments() {
+    let cluster = DemoCluster::start(ClusterConfig::default()).await.unwrap();
+    let cfg = ProducerConfig {
+        namesrvs: vec![cluster.namesrv_addr().to_string()],
+        queue_seed: Some(0),
+        ..Default::default()
+    };
+    let producer = Producer::new(cfg);
+    let mut events = producer.subscribe();
+    let wall_base = chrono::Local.with_ymd_and_hms(2026, 11, 25, 12, 4, 0).unwrap();
+    let origin = Instant::now();
+    let ctx = RunContext {
+        target: "demo cluster (3 brokers, scenario demo)".into(),
+        topic: TOPIC.into(),
+        brokers: 3,
+        attempt_timeout: None,
+        java: producer.config().java,
+        wall_base,
+        clock_base: origin,
+    };
+    let settings =
+        LoadSettings { rate: Some(200.0), concurrency: 64, paused: false, model: Default::default(), shape: None };
+    let mut app = App::new(ctx, Theme::dark(), settings.clone(), producer.fault_table(), producer.fault_avoidance());
+    let route = producer.lookup(TOPIC).await.unwrap();
+    for b in route.brokers.iter() {
+        app.live.broker(b);
+    }
+    let file = std::env::temp_dir().join(format!("mqtui-replay-{}.jsonl.zst", std::process::id()));
+    let run = RunInfo {
+        target: app.ctx.target.clone(),
+        topic: TOPIC.into(),
+        java: producer.config().java.to_string(),
+        fault_table: producer.fault_table().name().into(),
+        fault_avoidance: producer.fault_avoidance(),
+        timeout_ms: 3000,
+        attempt_timeout_ms: None,
+        retries: 2,
+        load_model: "open".into(),
+        rate: Some(200.0),
+        concurrency: 64,
+        shape: None,
+    };
+    let injected = {
+        let c = cluster.clone();
+        Box::new(move || {
+            c.broker_names().into_iter().filter_map(|n| c.fault(&n).ok().map(|f| (n, f.to_string()))).collect()
+        })
+    };
+    let (_settings_tx, settings_rx) = tokio::sync::watch::channel(settings);
+    let recorder = Recorder::start(
+        &file,
+        run,
+        origin,
+        wall_base,
+        Sources {
+            events: producer.subscribe_outcomes(),
+            settings: Some(settings_rx),
+            injected: Some(injected),
+            routes: vec![(TOPIC.into(), route.brokers.iter().map(|b| b.to_string()).collect(), route.queues.len())],
+        },
+    )
+    .unwrap();
+
+    // The console's own view of injected faults (what its refresh reads from the cluster).
+    let refresh = |app: &mut App| {
+        for n in cluster.broker_names() {
+            app.injected.insert(n.as_str().into(), cluster.fault(&n).unwrap().to_string());
+        }
+    };
+    let mut moments = Vec::new();
+    let shoot =
+        |app: &mut App, events: &mut mqtui::producer::EventStream, moments: &mut Vec<(Duration, String)>| {
+            while let Some(e) = events.try_recv() {
+                app.apply(&e);
+            }
+            app.tick(Instant::now());
+            moments.push((Instant::now() - origin, draw(app, 160, 48)));
+        };
+    // On the paused clock what follows a picture would share its instant: a replay at that
+    // instant would show it too. A millisecond apart, as on a real clock.
+    let apart = || tokio::time::sleep(Duration::from_millis(1));
+    let send = |n: usize| {
+        let p = producer.clone();
+        async move {
+            for _ in 0..n / 4 {
+                join_all((0..4).map(|_| p.send(Message::new(TOPIC, &b"replay"[..])))).await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    refresh(&mut app);
+    send(40).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    shoot(&mut app, &mut events, &mut moments);
+    apart().await;
+    cluster.update_fault("broker-b", |f| f.down = true).unwrap();
+    refresh(&mut app);
+    send(24).await;
+    tokio::time::sleep(Duration::from_millis(2700)).await;
+    send(12).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shoot(&mut app, &mut events, &mut moments);
+    apart().await;
+    cluster.update_fault("broker-b", |f| f.down = false).unwrap();
+    refresh(&mut app);
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    send(24).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shoot(&mut app, &mut events, &mut moments);
+    let live_screens: Vec<&str> = moments.iter().map(|(_, s)| s.as_str()).collect();
+    assert!(live_screens[1].contains("ISOLATED") || live_screens[1].contains("DOWN"), "{}", live_screens[1]);
+    recorder.finish(EndInfo { elapsed: Instant::now() - origin, ..Default::default() }).await.unwrap();
+
+    let rec = Recording::open(&file).unwrap();
+    assert!(rec.problems.is_empty(), "{:?}", rec.problems);
+    let mut player = Player::new(&rec, Instant::now(), Theme::dark());
+    let mut replay = player.fresh();
+    player.seek(&mut replay, Duration::ZERO);
+    let mut replayed = Vec::new();
+    for (i, (at, live)) in moments.iter().enumerate() {
+        player.seek(&mut replay, *at);
+        let screen = draw(&replay, 160, 48);
+        assert!(screen.lines().next().unwrap().contains("REPLAY ×1"), "{screen}");
+        assert!(live.lines().next().unwrap().contains("● LIVE"), "{live}");
+        assert_eq!(body(&screen), body(live), "moment {i} at {at:?}: the replay differs from the live screen");
+        snapshot(&format!("live_{i}"), live);
+        snapshot(&format!("replay_{i}"), &screen);
+        replayed.push(screen);
+    }
+    // Seeking back rebuilds the run up to there: the same screen again.
+    player.seek(&mut replay, moments[1].0);
+    assert_eq!(body(&draw(&replay, 160, 48)), body(&moments[1].1), "seek back");
+    // Played on at ×100 from the start, it ends where the run ended, and pauses there.
+    player.speed = 100;
+    player.seek(&mut replay, Duration::ZERO);
+    // (The last moment was the run's end: the replay had paused there.)
+    player.paused = false;
+    for _ in 0..20 {
+        player.advance(&mut replay, Duration::from_millis(100));
+    }
+    assert!(player.paused && player.at == player.length, "{:?} of {:?}", player.at, player.length);
+    let _ = std::fs::remove_file(&file);
+}

@@ -125,14 +125,13 @@ async fn a_replay_shows_the_live_screens_at_the_same_moments() {
         }
     };
     let mut moments = Vec::new();
-    let shoot =
-        |app: &mut App, events: &mut mqtui::producer::EventStream, moments: &mut Vec<(Duration, String)>| {
-            while let Some(e) = events.try_recv() {
-                app.apply(&e);
-            }
-            app.tick(Instant::now());
-            moments.push((Instant::now() - origin, draw(app, 160, 48)));
-        };
+    let shoot = |app: &mut App, events: &mut mqtui::producer::EventStream, moments: &mut Vec<(Duration, String)>| {
+        while let Some(e) = events.try_recv() {
+            app.apply(&e);
+        }
+        app.tick(Instant::now());
+        moments.push((Instant::now() - origin, draw(app, 160, 48)));
+    };
     // On the paused clock what follows a picture would share its instant: a replay at that
     // instant would show it too. A millisecond apart, as on a real clock.
     let apart = || tokio::time::sleep(Duration::from_millis(1));

@@ -195,8 +195,42 @@ async fn a_send_in_detail() {
 async fn an_80x24_terminal_and_a_too_small_one() {
     let mut r = rig(|_| {}).await;
     r.send(12, 4).await;
-    snapshot("terminal_80x24", r.draw(80, 24));
+    let screen = r.draw(80, 24);
+    // Every fact of the header and every key of the footer stays on screen at 80 columns.
+    let lines: Vec<&str> = screen.lines().collect();
+    for fact in ["Java 5.3.3", "5.x", "avoid ON", "attempt off", "● LIVE", "12:04:00"] {
+        assert!(lines[0].contains(fact), "{fact:?} in the header: {}", lines[0]);
+    }
+    for fact in ["rate 200/s", "open", "0/64", "sent 12", "ok 12", "fail 0", "retry 0", "p50/99"] {
+        assert!(lines[1].contains(fact), "{fact:?} in the header: {}", lines[1]);
+    }
+    let footer = lines[23];
+    for key in ["?", "q", "␣", "p", "+/-", "[/]", "s", "dehkwc", "a", "t", "v", "l", "/"] {
+        assert!(footer.split(' ').any(|w| w.starts_with(key)), "key {key:?} in the footer: {footer}");
+    }
+    snapshot("terminal_80x24", screen);
     snapshot("terminal_too_small", r.draw(50, 12));
+    let wide = r.draw(200, 60);
+    assert!(wide.lines().next().unwrap().contains("avoidance ON (Java's default: OFF)"), "the long forms at 200");
+    assert!(wide.lines().last().unwrap().contains("d e h k w c fault on broker"), "{wide}");
+    snapshot("terminal_200x60", wide);
+}
+
+/// `l`: the latency histogram view, per broker, log-scaled buckets over the window.
+#[tokio::test(start_paused = true)]
+async fn the_latency_histogram_view_shows_each_brokers_spread() {
+    let mut r = rig(|_| {}).await;
+    r.send(24, 4).await;
+    r.cluster.update_fault("broker-b", |f| f.latency = Duration::from_millis(40)).unwrap();
+    r.send(24, 4).await;
+    r.app.update(Action::Histogram);
+    let screen = r.draw(120, 40);
+    assert!(screen.contains("Latency histogram") && screen.contains("≤ 50 ms"), "{screen}");
+    let row = screen.lines().find(|l| l.contains("≤ 50 ms")).unwrap();
+    assert!(row.contains('█'), "broker-b's slow attempts in their bucket: {row}");
+    snapshot("latency_histogram", screen);
+    r.app.update(Action::Histogram);
+    assert!(!r.draw(120, 40).contains("Latency histogram"), "l closes it");
 }
 
 #[tokio::test(start_paused = true)]

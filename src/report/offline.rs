@@ -9,26 +9,7 @@ use serde::Serialize;
 use super::Summary;
 use crate::record::{Line, Recording};
 
-/// The upper edges of the histogram's buckets, ms (log-scaled, 1-2-5), the last one open.
-pub const BUCKETS_MS: [f64; 17] = [
-    0.1,
-    0.2,
-    0.5,
-    1.0,
-    2.0,
-    5.0,
-    10.0,
-    20.0,
-    50.0,
-    100.0,
-    200.0,
-    500.0,
-    1000.0,
-    2000.0,
-    5000.0,
-    10000.0,
-    f64::INFINITY,
-];
+pub use crate::stats::{bucket_label, LOG_BUCKETS_MS as BUCKETS_MS};
 
 /// Sends per latency bucket.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -41,26 +22,7 @@ pub struct Histogram {
 
 impl Histogram {
     fn of(name: &str, h: &hdrhistogram::Histogram<u64>) -> Histogram {
-        let mut counts = vec![0u64; BUCKETS_MS.len()];
-        for v in h.iter_recorded() {
-            let ms = v.value_iterated_to() as f64 / 1000.0;
-            let i = BUCKETS_MS.iter().position(|e| ms <= *e).unwrap_or(BUCKETS_MS.len() - 1);
-            counts[i] += v.count_since_last_iteration();
-        }
-        Histogram { of: name.to_string(), counts }
-    }
-}
-
-/// The label of bucket `i`: "≤ 0.1 ms", "≤ 2 s", "> 10 s".
-pub fn bucket_label(i: usize) -> String {
-    let e = BUCKETS_MS[i];
-    if e.is_infinite() {
-        return format!("> {}", bucket_label(i - 1).trim_start_matches("≤ "));
-    }
-    if e >= 1000.0 {
-        format!("≤ {} s", e / 1000.0)
-    } else {
-        format!("≤ {e} ms")
+        Histogram { of: name.to_string(), counts: crate::stats::log_buckets(h) }
     }
 }
 

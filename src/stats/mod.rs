@@ -39,6 +39,53 @@ pub fn max_ms(h: &Histogram<u64>) -> f64 {
     }
 }
 
+/// The upper edges of the latency buckets the histograms show, ms (log-scaled, 1-2-5, 0.1 ms to
+/// 10 s), the last one open.
+pub const LOG_BUCKETS_MS: [f64; 17] = [
+    0.1,
+    0.2,
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    20.0,
+    50.0,
+    100.0,
+    200.0,
+    500.0,
+    1000.0,
+    2000.0,
+    5000.0,
+    10000.0,
+    f64::INFINITY,
+];
+
+/// Latencies of `h` (µs) per [`LOG_BUCKETS_MS`] bucket: `[i]` counts those ≤ its edge and above
+/// the one before.
+pub fn log_buckets<T: hdrhistogram::Counter>(h: &Histogram<T>) -> Vec<u64> {
+    let mut counts = vec![0u64; LOG_BUCKETS_MS.len()];
+    for v in h.iter_recorded() {
+        let ms = h.lowest_equivalent(v.value_iterated_to()) as f64 / 1000.0;
+        let i = LOG_BUCKETS_MS.iter().position(|e| ms <= *e).unwrap_or(LOG_BUCKETS_MS.len() - 1);
+        counts[i] += v.count_since_last_iteration();
+    }
+    counts
+}
+
+/// Bucket `i`'s label: "≤ 0.1 ms", "≤ 2 s", "> 10 s".
+pub fn bucket_label(i: usize) -> String {
+    let e = LOG_BUCKETS_MS[i];
+    if e.is_infinite() {
+        return format!("> {}", bucket_label(i - 1).trim_start_matches("≤ "));
+    }
+    if e >= 1000.0 {
+        format!("≤ {} s", e / 1000.0)
+    } else {
+        format!("≤ {e} ms")
+    }
+}
+
 /// One broker's aggregates.
 #[derive(Debug, Clone)]
 pub struct BrokerStats {

@@ -465,6 +465,8 @@ pub enum Overlay {
     Composed,
     /// The cluster and the topic's route.
     Cluster,
+    /// Per broker, the latencies of the window over log-scaled buckets.
+    Histogram,
 }
 
 /// What the operator is doing.
@@ -786,6 +788,10 @@ impl App {
             }
             Action::ClusterView => {
                 self.ui.overlay = if self.ui.overlay == Overlay::Cluster { Overlay::None } else { Overlay::Cluster };
+            }
+            Action::Histogram => {
+                self.ui.overlay =
+                    if self.ui.overlay == Overlay::Histogram { Overlay::None } else { Overlay::Histogram };
             }
             Action::FaultLatency
             | Action::FaultError

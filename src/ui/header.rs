@@ -68,11 +68,20 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
             avoidance[1],
             ctx.topic
         ),
+        // Narrowest (80 columns): every setting in its fewest words, then where they go.
+        format!(
+            " Java {} · {} · avoid {} · attempt {} · {target} · {}",
+            ctx.java,
+            app.fault_table.name(),
+            if app.avoidance { "ON" } else { "OFF" },
+            ctx.attempt_timeout.map_or("off".to_string(), |d| format!("{} ms", d.as_millis())),
+            ctx.topic,
+        ),
     ];
     let text = match candidates.iter().find(|c| c.chars().count() <= room) {
         Some(c) => c.clone(),
         None => {
-            let mut cut: String = candidates[1].chars().take(room.saturating_sub(1)).collect();
+            let mut cut: String = candidates[2].chars().take(room.saturating_sub(1)).collect();
             cut.push('…');
             cut
         }

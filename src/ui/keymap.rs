@@ -35,6 +35,7 @@ pub enum Action {
     FaultGoAway,
     FaultClear,
     ClusterView,
+    Histogram,
 }
 
 /// One binding: its keys, how the footer and the help name it.
@@ -207,6 +208,15 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::ClusterView,
         hint: "cluster",
         help: "the cluster and the topic's route as the name server has them (refreshed)",
+        in_footer: true,
+        footer_keys: "",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('l'), NONE)],
+        key_label: "l",
+        action: Action::Histogram,
+        hint: "histogram",
+        help: "per broker, the latencies of the last 10 s over log-scaled buckets",
         in_footer: true,
         footer_keys: "",
     },

@@ -19,6 +19,7 @@ pub mod fmt;
 pub mod footer;
 pub mod header;
 pub mod help;
+pub mod histogram;
 pub mod keymap;
 pub mod log;
 pub mod popup;
@@ -107,6 +108,7 @@ pub fn render(f: &mut Frame, app: &App) {
         Overlay::Compose(form) => popup::compose(f, app, area, form),
         Overlay::Composed => popup::composed(f, app, area),
         Overlay::Cluster => popup::cluster(f, app, area),
+        Overlay::Histogram => histogram::render(f, app, area),
     }
 }
 
@@ -134,7 +136,11 @@ pub fn handle_input(app: &mut App, ev: crossterm::event::Event) {
                 if app.ui.overlay != Overlay::None
                     && !matches!(
                         action,
-                        keymap::Action::Close | keymap::Action::Quit | keymap::Action::Help | keymap::Action::Open
+                        keymap::Action::Close
+                            | keymap::Action::Quit
+                            | keymap::Action::Help
+                            | keymap::Action::Open
+                            | keymap::Action::Histogram
                     )
                 {
                     return;

@@ -20,16 +20,7 @@ use crate::remoting::codes::response_code_label;
 use crate::remoting::connection::write_batches;
 use crate::remoting::{RemotingCodec, RemotingCommand, RequestCode, ResponseCode};
 
-/// Maps a broker address from the route to the address to connect to.
-pub trait AddrMap: std::fmt::Debug + Send + Sync {
-    fn map(&self, addr: &str) -> Option<String>;
-
-    /// A topic's route changed (a broker joined, or moved): the producer awaits this before it
-    /// emits the change, so a map can cover new brokers. Default: nothing to do.
-    fn route_changed(&self, _route: Arc<crate::producer::TopicPublishInfo>) -> futures::future::BoxFuture<'static, ()> {
-        Box::pin(async {})
-    }
-}
+pub use crate::remoting::addr_map::AddrMap;
 
 struct Proxy {
     upstream: String,
@@ -70,11 +61,13 @@ impl AddrMap for Chaos {
     }
 
     /// A broker that joins the route gets a proxy too (and its faults keys).
-    fn route_changed(&self, route: Arc<crate::producer::TopicPublishInfo>) -> futures::future::BoxFuture<'static, ()> {
+    fn route_changed(&self, brokers: Vec<(String, String)>) -> futures::future::BoxFuture<'static, ()> {
         let chaos = self.clone();
         Box::pin(async move {
-            if let Err(e) = chaos.cover(&route).await {
-                tracing::warn!(error = %e, "cannot put a chaos proxy in front of a new broker; it is sent to directly");
+            for (name, addr) in brokers {
+                if let Err(e) = chaos.add_broker(&name, &addr).await {
+                    tracing::warn!(error = %e, broker = %name, "cannot put a chaos proxy in front of a new broker; it is sent to directly");
+                }
             }
         })
     }

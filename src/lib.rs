@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod content;
 pub mod logging;
+pub mod offline;
 pub mod produce;
 pub mod producer;
 pub mod protocol;

@@ -39,8 +39,8 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Some(Command::Report(args)) => exit(mqtui::report::offline::run(&args)),
-        Some(Command::Compare(args)) => exit(mqtui::report::compare::run(&args)),
+        Some(Command::Report(args)) => exit(mqtui::offline::report(&args)),
+        Some(Command::Compare(args)) => exit(mqtui::offline::compare(&args)),
         Some(Command::Replay(args)) => rt.block_on(async { exit(mqtui::ui::replay::run(args).await) }),
         Some(Command::Cluster(args)) => rt.block_on(run_cluster(args)),
         Some(Command::Route(args)) => rt.block_on(async {

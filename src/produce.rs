@@ -201,7 +201,10 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
 pub fn producer_config(args: &ProducerArgs, target: &Target) -> ProducerConfig {
     let namesrvs = target.namesrvs.clone();
     ProducerConfig {
-        addr_map: target.chaos.clone().map(|c| std::sync::Arc::new(c) as std::sync::Arc<dyn crate::chaos::AddrMap>),
+        addr_map: target
+            .chaos
+            .clone()
+            .map(|c| std::sync::Arc::new(c) as std::sync::Arc<dyn crate::remoting::addr_map::AddrMap>),
         namesrvs,
         group: args.group.clone(),
         timeout: Duration::from_millis(args.timeout_ms),

@@ -81,7 +81,7 @@ pub struct ProducerConfig {
     /// ACL 1.0 credentials: every request is signed (`AclClientRPCHook`).
     pub acl: Option<crate::remoting::AclCredentials>,
     /// Where to connect instead of a broker's address (the `--chaos` proxies).
-    pub addr_map: Option<Arc<dyn crate::chaos::AddrMap>>,
+    pub addr_map: Option<Arc<dyn crate::remoting::addr_map::AddrMap>>,
     /// The Java client version whose async send path to reproduce.
     pub java: JavaVersion,
     /// `enableReconnectForGoAway` (5.2+; default true).
@@ -450,7 +450,12 @@ impl Producer {
             match self.inner.routes.refresh(&topic).await {
                 route::Refreshed::Changed(info) => {
                     if let Some(m) = &self.inner.config.addr_map {
-                        m.route_changed(info.clone()).await;
+                        let brokers = info
+                            .brokers
+                            .iter()
+                            .filter_map(|b| info.route.master_addr(b).map(|a| (b.to_string(), a.to_string())))
+                            .collect();
+                        m.route_changed(brokers).await;
                     }
                     self.emit(Event::Route {
                         topic: topic.as_str().into(),

@@ -7,7 +7,7 @@
 //! every panel are built from), `fault` (a broker's not-available window set or moved),
 //! `injection` (a fault injected on a demo broker or chaos proxy, as the console shows it),
 //! `settings` (rate, in-flight limit, pause, load model), `warning` and `lagged` (events the
-//! recorder missed, said so); the last line is `end`. Times are `t_us`, microseconds since the
+//! recorder missed, said so); the last line is `end`. Times are `t_ns`, microseconds since the
 //! run's start (negative before it: the route looked up first).
 
 pub mod read;

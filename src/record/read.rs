@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::schema::Line;
+use super::schema::RunInfo;
 use super::RECORDING_VERSION;
 use crate::producer::SendOutcome;
-use crate::report::{RunInfo, Summary};
 use crate::stats::RunStats;
 
 /// A recording, read.
@@ -126,10 +126,10 @@ impl Recording {
     /// The run's length: the live summary's, else up to the last send's end.
     pub fn elapsed(&self) -> Duration {
         match self.end() {
-            Some(Line::End { elapsed_us, .. }) => Duration::from_micros(*elapsed_us),
+            Some(Line::End { elapsed_ns, .. }) => Duration::from_nanos(*elapsed_ns),
             _ => {
-                let last = self.lines.iter().filter(|l| matches!(l, Line::Send(_))).map(Line::t_us).max().unwrap_or(0);
-                Duration::from_micros(last.max(0) as u64)
+                let last = self.lines.iter().filter(|l| matches!(l, Line::Send(_))).map(Line::t_ns).max().unwrap_or(0);
+                Duration::from_nanos(last.max(0) as u64)
             }
         }
     }
@@ -148,22 +148,5 @@ impl Recording {
             stats.record(&o);
         }
         stats
-    }
-
-    /// The summary the live run printed, rebuilt.
-    pub fn summary(&self) -> Summary {
-        let origin = Instant::now();
-        let stats = self.stats(origin);
-        let elapsed = self.elapsed();
-        let (not_started, lookups, aborted_by) = match self.end() {
-            Some(Line::End { not_started, name_server_lookups, aborted_by, .. }) => {
-                (*not_started, *name_server_lookups, aborted_by.clone())
-            }
-            _ => (0, 0, None),
-        };
-        let mut s = Summary::new(&stats, elapsed, origin + elapsed, lookups, self.run.clone());
-        s.not_started = not_started;
-        s.aborted_by = aborted_by;
-        s
     }
 }

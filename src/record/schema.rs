@@ -10,7 +10,30 @@ use crate::producer::events::{Failure, FailureKind, FaultChange, Stored, Transac
 use crate::producer::{AttemptOutcome, AttemptRecord, JavaError, SendOutcome};
 use crate::protocol::send::SendStatus;
 use crate::protocol::transaction::LocalState;
-use crate::report::RunInfo;
+
+/// The run's settings, echoed in the summary (an addition to the issue's schema) and in the
+/// first line of a recording.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+pub struct RunInfo {
+    pub target: String,
+    pub topic: String,
+    /// The Java client version whose send path ran.
+    pub java: String,
+    pub fault_table: String,
+    pub fault_avoidance: bool,
+    pub timeout_ms: u64,
+    pub attempt_timeout_ms: Option<u64>,
+    pub retries: u32,
+    /// open | closed: where `latency_ms` counts from (closed also when no rate is set).
+    pub load_model: String,
+    /// The rate asked for (null: as fast as the in-flight limit allows).
+    pub rate: Option<f64>,
+    pub concurrency: usize,
+    /// `--stages` / `--burst` (or the scenario's), as written: "stages 10s:100,30s:2000 · burst
+    /// 500 every 5s"; absent for a constant rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<String>,
+}
 
 /// One line of a recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,7 +49,7 @@ pub enum Line {
         run: RunInfo,
     },
     Route {
-        t_us: i64,
+        t_ns: i64,
         topic: String,
         brokers: Vec<String>,
         queues: usize,
@@ -34,13 +57,13 @@ pub enum Line {
     Send(Box<RecSend>),
     Fault(RecFault),
     Injection {
-        t_us: i64,
+        t_ns: i64,
         broker: String,
         /// As the console shows it ("latency 700ms ±100ms", "down", "none").
         fault: String,
     },
     Settings {
-        t_us: i64,
+        t_ns: i64,
         rate: Option<f64>,
         concurrency: usize,
         paused: bool,
@@ -49,19 +72,19 @@ pub enum Line {
         shape: Option<String>,
     },
     Warning {
-        t_us: i64,
+        t_ns: i64,
         text: String,
     },
     /// The recorder fell behind and missed this many events (the producer never waits for it).
     Lagged {
-        t_us: i64,
+        t_ns: i64,
         missed: u64,
     },
     /// The last line.
     End {
-        t_us: i64,
+        t_ns: i64,
         /// From the start to the last send's end, as the live summary counted it.
-        elapsed_us: u64,
+        elapsed_ns: u64,
         #[serde(default)]
         not_started: u64,
         #[serde(default)]
@@ -72,18 +95,18 @@ pub enum Line {
 }
 
 impl Line {
-    /// When it happened, µs since the run's start (the run line: 0).
-    pub fn t_us(&self) -> i64 {
+    /// When it happened, ns since the run's start (the run line: 0).
+    pub fn t_ns(&self) -> i64 {
         match self {
             Line::Run { .. } => 0,
-            Line::Send(s) => s.end_us(),
-            Line::Fault(f) => f.t_us,
-            Line::Route { t_us, .. }
-            | Line::Injection { t_us, .. }
-            | Line::Settings { t_us, .. }
-            | Line::Warning { t_us, .. }
-            | Line::Lagged { t_us, .. }
-            | Line::End { t_us, .. } => *t_us,
+            Line::Send(s) => s.end_ns(),
+            Line::Fault(f) => f.t_ns,
+            Line::Route { t_ns, .. }
+            | Line::Injection { t_ns, .. }
+            | Line::Settings { t_ns, .. }
+            | Line::Warning { t_ns, .. }
+            | Line::Lagged { t_ns, .. }
+            | Line::End { t_ns, .. } => *t_ns,
         }
     }
 }
@@ -93,11 +116,11 @@ impl Line {
 pub struct RecSend {
     pub send: u64,
     /// Its real start.
-    pub t_us: i64,
+    pub t_ns: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheduled_us: Option<i64>,
-    pub latency_us: u64,
-    pub service_latency_us: u64,
+    pub scheduled_ns: Option<i64>,
+    pub latency_ns: u64,
+    pub service_latency_ns: u64,
     pub started_ms: i64,
     pub topic: String,
     pub msg_id: String,
@@ -139,10 +162,10 @@ pub struct RecAttempt {
     pub addr: Option<String>,
     pub queue: i32,
     pub opaque: i32,
-    pub t_us: i64,
-    pub budget_us: u64,
-    pub timeout_us: u64,
-    pub latency_us: u64,
+    pub t_ns: i64,
+    pub budget_ns: u64,
+    pub timeout_ns: u64,
+    pub latency_ns: u64,
     /// ok | status | broker_error | send_failed | timeout | unknown | written.
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,7 +176,7 @@ pub struct RecAttempt {
     pub java_error: Option<String>,
     /// The window applied (null: fault avoidance off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub isolated_us: Option<u64>,
+    pub isolated_ns: Option<u64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fault_moved: bool,
 }
@@ -162,10 +185,10 @@ pub struct RecAttempt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecFault {
     /// When the window was set.
-    pub t_us: i64,
+    pub t_ns: i64,
     pub broker: String,
-    pub latency_us: u64,
-    pub window_us: u64,
+    pub latency_ns: u64,
+    pub window_ns: u64,
     pub reachable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send: Option<u64>,
@@ -173,26 +196,26 @@ pub struct RecFault {
     pub attempt: Option<u32>,
 }
 
-/// µs from `origin` to `at`, negative before it.
-pub fn rel_us(origin: Instant, at: Instant) -> i64 {
+/// ns from `origin` to `at`, negative before it.
+pub fn rel_ns(origin: Instant, at: Instant) -> i64 {
     if at >= origin {
-        (at - origin).as_micros() as i64
+        (at - origin).as_nanos() as i64
     } else {
-        -((origin - at).as_micros() as i64)
+        -((origin - at).as_nanos() as i64)
     }
 }
 
-/// The instant `t_us` after `origin`.
-pub fn at_us(origin: Instant, t_us: i64) -> Instant {
-    if t_us >= 0 {
-        origin + Duration::from_micros(t_us as u64)
+/// The instant `t_ns` after `origin`.
+pub fn at_ns(origin: Instant, t_ns: i64) -> Instant {
+    if t_ns >= 0 {
+        origin + Duration::from_nanos(t_ns as u64)
     } else {
-        origin.checked_sub(Duration::from_micros(t_us.unsigned_abs())).unwrap_or(origin)
+        origin.checked_sub(Duration::from_nanos(t_ns.unsigned_abs())).unwrap_or(origin)
     }
 }
 
-fn us(d: Duration) -> u64 {
-    d.as_micros() as u64
+fn ns(d: Duration) -> u64 {
+    d.as_nanos() as u64
 }
 
 const OUTCOMES: [AttemptOutcome; 7] = [
@@ -234,10 +257,10 @@ impl RecSend {
         let failed = o.result.as_ref().err();
         RecSend {
             send: o.send,
-            t_us: rel_us(origin, o.started),
-            scheduled_us: o.scheduled.map(|s| rel_us(origin, s)),
-            latency_us: us(o.latency),
-            service_latency_us: us(o.service_latency),
+            t_ns: rel_ns(origin, o.started),
+            scheduled_ns: o.scheduled.map(|s| rel_ns(origin, s)),
+            latency_ns: ns(o.latency),
+            service_latency_ns: ns(o.service_latency),
             started_ms: o.started_wall.timestamp_millis(),
             topic: o.topic.to_string(),
             msg_id: o.msg_id.clone(),
@@ -258,9 +281,9 @@ impl RecSend {
         }
     }
 
-    /// When it ended, µs since the start (from its slot when it had one).
-    pub fn end_us(&self) -> i64 {
-        self.scheduled_us.unwrap_or(self.t_us).max(i64::MIN + 1) + self.latency_us as i64
+    /// When it ended, ns since the start (from its slot when it had one).
+    pub fn end_ns(&self) -> i64 {
+        self.scheduled_ns.unwrap_or(self.t_ns).max(i64::MIN + 1) + self.latency_ns as i64
     }
 
     /// The send as the producer reported it, on a clock whose run started at `origin`.
@@ -297,11 +320,11 @@ impl RecSend {
             send: self.send,
             topic: self.topic.as_str().into(),
             msg_id: self.msg_id.clone(),
-            started: at_us(origin, self.t_us),
+            started: at_ns(origin, self.t_ns),
             started_wall,
-            scheduled: self.scheduled_us.map(|s| at_us(origin, s)),
-            latency: Duration::from_micros(self.latency_us),
-            service_latency: Duration::from_micros(self.service_latency_us),
+            scheduled: self.scheduled_ns.map(|s| at_ns(origin, s)),
+            latency: Duration::from_nanos(self.latency_ns),
+            service_latency: Duration::from_nanos(self.service_latency_ns),
             attempts: self.attempts.iter().map(|a| a.record(origin)).collect::<Result<_, _>>()?,
             result,
             oneway: self.oneway,
@@ -319,15 +342,15 @@ impl RecAttempt {
             addr: a.addr.as_deref().map(str::to_string),
             queue: a.queue,
             opaque: a.opaque,
-            t_us: rel_us(origin, a.started),
-            budget_us: us(a.budget),
-            timeout_us: us(a.timeout),
-            latency_us: us(a.latency),
+            t_ns: rel_ns(origin, a.started),
+            budget_ns: ns(a.budget),
+            timeout_ns: ns(a.timeout),
+            latency_ns: ns(a.latency),
             outcome: a.outcome.name().to_string(),
             code: a.code,
             error: a.error.clone(),
             java_error: a.java_error.map(|e| e.class().to_string()),
-            isolated_us: a.isolation.map(us),
+            isolated_ns: a.isolation.map(ns),
             fault_moved: a.fault_moved,
         }
     }
@@ -343,16 +366,16 @@ impl RecAttempt {
             addr: self.addr.as_deref().map(Arc::from),
             queue: self.queue,
             opaque: self.opaque,
-            budget: Duration::from_micros(self.budget_us),
-            timeout: Duration::from_micros(self.timeout_us),
-            latency: Duration::from_micros(self.latency_us),
+            budget: Duration::from_nanos(self.budget_ns),
+            timeout: Duration::from_nanos(self.timeout_ns),
+            latency: Duration::from_nanos(self.latency_ns),
             outcome,
             code: self.code,
             error: self.error.clone(),
             java_error: self.java_error.as_deref().and_then(|c| JAVA_ERRORS.into_iter().find(|e| e.class() == c)),
-            isolation: self.isolated_us.map(Duration::from_micros),
+            isolation: self.isolated_ns.map(Duration::from_nanos),
             fault_moved: self.fault_moved,
-            started: at_us(origin, self.t_us),
+            started: at_ns(origin, self.t_ns),
         })
     }
 }
@@ -361,10 +384,10 @@ impl RecFault {
     pub fn new(f: &FaultChange, origin: Instant) -> RecFault {
         let set_at = f.available_at.checked_sub(f.window).unwrap_or(f.available_at);
         RecFault {
-            t_us: rel_us(origin, set_at),
+            t_ns: rel_ns(origin, set_at),
             broker: f.broker.to_string(),
-            latency_us: us(f.latency),
-            window_us: us(f.window),
+            latency_ns: ns(f.latency),
+            window_ns: ns(f.window),
             reachable: f.reachable,
             send: f.cause.map(|c| c.0),
             attempt: f.cause.map(|c| c.1),
@@ -372,12 +395,12 @@ impl RecFault {
     }
 
     pub fn change(&self, origin: Instant) -> FaultChange {
-        let window = Duration::from_micros(self.window_us);
+        let window = Duration::from_nanos(self.window_ns);
         FaultChange {
             broker: self.broker.as_str().into(),
-            latency: Duration::from_micros(self.latency_us),
+            latency: Duration::from_nanos(self.latency_ns),
             window,
-            available_at: at_us(origin, self.t_us) + window,
+            available_at: at_ns(origin, self.t_ns) + window,
             reachable: self.reachable,
             cause: self.send.zip(self.attempt),
         }
@@ -400,7 +423,7 @@ mod tests {
             opaque: 40 + n as i32,
             budget: Duration::from_millis(3000),
             timeout: Duration::from_millis(3000),
-            latency: Duration::from_micros(1500),
+            latency: Duration::from_nanos(1500),
             outcome,
             code: None,
             error: (outcome != AttemptOutcome::Ok).then(|| "timeout".to_string()),
@@ -436,7 +459,7 @@ mod tests {
         };
         let line = Line::Send(Box::new(RecSend::new(&o, origin)));
         let text = serde_json::to_string(&line).unwrap();
-        assert!(text.starts_with(r#"{"type":"send","send":7,"t_us":10000,"scheduled_us":5000"#), "{text}");
+        assert!(text.starts_with(r#"{"type":"send","send":7,"t_ns":10000000,"scheduled_ns":5000000"#), "{text}");
         let Line::Send(back) = serde_json::from_str::<Line>(&text).unwrap() else { panic!() };
         assert_eq!(back.outcome(origin).unwrap(), o);
 
@@ -463,9 +486,9 @@ mod tests {
             cause: Some((5, 1)),
         };
         let r = RecFault::new(&f, origin);
-        assert_eq!(r.t_us, 2_000_000);
+        assert_eq!(r.t_ns, 2_000_000_000);
         assert_eq!(r.change(origin), f);
-        let before = RecFault { t_us: -1500, ..r };
-        assert_eq!(rel_us(origin, before.change(origin).available_at - f.window), -1500);
+        let before = RecFault { t_ns: -1500, ..r };
+        assert_eq!(rel_ns(origin, before.change(origin).available_at - f.window), -1500);
     }
 }

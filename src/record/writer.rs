@@ -9,11 +9,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::schema::{rel_us, Line, RecFault, RecSend};
+use super::schema::RunInfo;
+use super::schema::{rel_ns, Line, RecFault, RecSend};
 use super::RECORDING_VERSION;
 use crate::producer::events::{Event, EventStream};
 use crate::producer::load::LoadSettings;
-use crate::report::RunInfo;
 
 /// Reads the faults injected now, per broker, as the console shows them (the demo cluster's or
 /// the chaos proxies').
@@ -56,9 +56,9 @@ fn open(path: &Path) -> Result<Box<dyn Write + Send>, String> {
     }
 }
 
-fn settings_line(t_us: i64, s: &LoadSettings) -> Line {
+fn settings_line(t_ns: i64, s: &LoadSettings) -> Line {
     Line::Settings {
-        t_us,
+        t_ns,
         rate: s.rate,
         concurrency: s.concurrency,
         paused: s.paused,
@@ -95,7 +95,7 @@ impl Recorder {
                 let _ = serde_json::to_writer(&mut *buf, line);
                 buf.push(b'\n');
             };
-            let t = |at: Instant| rel_us(origin, at);
+            let t = |at: Instant| rel_ns(origin, at);
             push(
                 &mut buf,
                 &Line::Run {
@@ -106,7 +106,7 @@ impl Recorder {
                 },
             );
             for (topic, brokers, queues) in std::mem::take(&mut src.routes) {
-                push(&mut buf, &Line::Route { t_us: t(Instant::now()).min(0), topic, brokers, queues });
+                push(&mut buf, &Line::Route { t_ns: t(Instant::now()).min(0), topic, brokers, queues });
             }
             if let Some(s) = &mut src.settings {
                 let line = settings_line(0, &s.borrow_and_update());
@@ -117,7 +117,7 @@ impl Recorder {
                 let Some(read) = &src.injected else { return };
                 for (broker, fault) in read() {
                     if injected.get(&broker) != Some(&fault) {
-                        push(buf, &Line::Injection { t_us: t(now), broker: broker.clone(), fault: fault.clone() });
+                        push(buf, &Line::Injection { t_ns: t(now), broker: broker.clone(), fault: fault.clone() });
                         injected.insert(broker, fault);
                     }
                 }
@@ -128,13 +128,13 @@ impl Recorder {
                     Event::Completed(o) => Line::Send(Box::new(RecSend::new(&o, origin))),
                     Event::Fault(f) => Line::Fault(RecFault::new(&f, origin)),
                     Event::Route { topic, brokers, queues } => Line::Route {
-                        t_us: t(now),
+                        t_ns: t(now),
                         topic: topic.to_string(),
                         brokers: brokers.iter().map(|b| b.to_string()).collect(),
                         queues,
                     },
-                    Event::Warning(text) => Line::Warning { t_us: t(now), text },
-                    Event::Lagged(missed) => Line::Lagged { t_us: t(now), missed },
+                    Event::Warning(text) => Line::Warning { t_ns: t(now), text },
+                    Event::Lagged(missed) => Line::Lagged { t_ns: t(now), missed },
                     Event::Attempt { .. } => return None,
                 })
             };
@@ -175,8 +175,8 @@ impl Recorder {
             push(
                 &mut buf,
                 &Line::End {
-                    t_us: t(Instant::now()),
-                    elapsed_us: end.elapsed.as_micros() as u64,
+                    t_ns: t(Instant::now()),
+                    elapsed_ns: end.elapsed.as_nanos() as u64,
                     not_started: end.not_started,
                     name_server_lookups: end.name_server_lookups,
                     aborted_by: end.aborted_by,

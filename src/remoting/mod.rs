@@ -1,6 +1,7 @@
 //! RocketMQ's remoting protocol: frames, commands, codes, client connections and the server loop.
 
 pub mod acl;
+pub mod addr_map;
 pub mod codec;
 pub mod codes;
 pub mod command;

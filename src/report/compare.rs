@@ -157,31 +157,3 @@ pub fn parse_pct(s: &str) -> Result<f64, String> {
     }
     Ok(v)
 }
-
-/// `mqtui compare`: 0, or 4 when NEW regressed beyond `--max-regression`.
-pub fn run(args: &crate::cli::CompareArgs) -> Result<u8, crate::produce::StartError> {
-    use crate::cli::ReportFormat;
-    let read = |p: &std::path::Path| {
-        crate::record::Recording::open(p)
-            .map_err(|e| crate::produce::StartError::start(format!("cannot read the recording: {e}")))
-    };
-    let (base, new) = (read(&args.base)?, read(&args.new)?);
-    for p in base.problems.iter().chain(&new.problems) {
-        eprintln!("mqtui: warning: {p}");
-    }
-    let c = Comparison::new(&base.name, &base.summary(), &new.name, &new.summary(), args.max_regression);
-    let mut out = Vec::new();
-    let written = match args.format {
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &c).map_err(std::io::Error::from).and_then(|_| writeln!(out))
-        }
-        ReportFormat::Markdown => c.write_markdown(&mut out),
-        ReportFormat::Text => c.write_text(&mut out),
-        ReportFormat::Csv | ReportFormat::Html => {
-            return Err(crate::produce::StartError::config("compare prints text, markdown or json"))
-        }
-    };
-    written.map_err(|e| crate::produce::StartError::start(format!("cannot format the comparison: {e}")))?;
-    super::offline::write_out(None, &out)?;
-    Ok(if c.regressed { crate::produce::EXIT_THRESHOLD } else { 0 })
-}

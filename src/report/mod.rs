@@ -220,29 +220,7 @@ pub struct BrokerSummary {
     pub oneway: u64,
 }
 
-/// The run's settings, echoed in the summary (an addition to the issue's schema) and in the
-/// first line of a recording.
-#[derive(Debug, Serialize, serde::Deserialize, Clone, PartialEq)]
-pub struct RunInfo {
-    pub target: String,
-    pub topic: String,
-    /// The Java client version whose send path ran.
-    pub java: String,
-    pub fault_table: String,
-    pub fault_avoidance: bool,
-    pub timeout_ms: u64,
-    pub attempt_timeout_ms: Option<u64>,
-    pub retries: u32,
-    /// open | closed: where `latency_ms` counts from (closed also when no rate is set).
-    pub load_model: String,
-    /// The rate asked for (null: as fast as the in-flight limit allows).
-    pub rate: Option<f64>,
-    pub concurrency: usize,
-    /// `--stages` / `--burst` (or the scenario's), as written: "stages 10s:100,30s:2000 · burst
-    /// 500 every 5s"; absent for a constant rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shape: Option<String>,
-}
+pub use crate::record::schema::RunInfo;
 
 /// `{"type":"summary","v":1, …}`: the last line of `jsonl`, the whole of `json`.
 #[derive(Debug, Serialize, Clone, PartialEq)]

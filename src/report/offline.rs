@@ -68,15 +68,15 @@ pub struct RunReport {
     pub problems: Vec<String>,
 }
 
-fn secs(t_us: i64) -> f64 {
-    (t_us as f64 / 1e6 * 1000.0).round() / 1000.0
+fn secs(t_ns: i64) -> f64 {
+    (t_ns as f64 / 1e9 * 1000.0).round() / 1000.0
 }
 
 impl RunReport {
     pub fn new(rec: &Recording) -> RunReport {
         let origin = tokio::time::Instant::now();
         let stats = rec.stats(origin);
-        let summary = rec.summary();
+        let summary = summary(rec);
         let mut histograms = vec![Histogram::of("all", &stats.latency)];
         histograms.extend(stats.brokers.values().map(|b| Histogram::of(&b.name, &b.latency)));
         // Windows per broker, merged where one extends another (as RunStats counts them).
@@ -85,23 +85,23 @@ impl RunReport {
         let mut per_second: Vec<Second> = Vec::new();
         for l in &rec.lines {
             match l {
-                Line::Fault(f) if f.window_us > 0 => {
-                    let (from, to) = (secs(f.t_us), secs(f.t_us + f.window_us as i64));
+                Line::Fault(f) if f.window_ns > 0 => {
+                    let (from, to) = (secs(f.t_ns), secs(f.t_ns + f.window_ns as i64));
                     match isolations.iter_mut().rev().find(|i| i.broker == f.broker) {
                         Some(open) if from <= open.to_s => open.to_s = open.to_s.max(to),
                         _ => isolations.push(Isolation {
                             broker: f.broker.clone(),
                             from_s: from,
                             to_s: to,
-                            latency_ms: f.latency_us as f64 / 1000.0,
+                            latency_ms: f.latency_ns as f64 / 1e6,
                         }),
                     }
                 }
-                Line::Injection { t_us, broker, fault } => {
-                    injections.push(Injection { at_s: secs(*t_us), broker: broker.clone(), fault: fault.clone() })
+                Line::Injection { t_ns, broker, fault } => {
+                    injections.push(Injection { at_s: secs(*t_ns), broker: broker.clone(), fault: fault.clone() })
                 }
                 Line::Send(s) => {
-                    let at = (s.end_us().max(0) / 1_000_000) as usize;
+                    let at = (s.end_ns().max(0) / 1_000_000_000) as usize;
                     if per_second.len() <= at {
                         per_second.resize_with(at + 1, Default::default);
                     }
@@ -109,7 +109,7 @@ impl RunReport {
                     sec.sent += 1;
                     sec.failed += u64::from(s.status == "FAILED");
                     sec.retries += s.attempts.len().saturating_sub(1) as u64;
-                    sec.max_ms = sec.max_ms.max(s.latency_us as f64 / 1000.0);
+                    sec.max_ms = sec.max_ms.max(s.latency_ns as f64 / 1e6);
                 }
                 _ => {}
             }
@@ -307,45 +307,19 @@ pub fn write_csv(reports: &[RunReport], w: &mut impl Write) -> std::io::Result<(
     Ok(())
 }
 
-/// `mqtui report`: 0, or 3 when a recording cannot be read (2: bad arguments, from clap).
-pub fn run(args: &crate::cli::ReportArgs) -> Result<u8, crate::produce::StartError> {
-    use crate::cli::ReportFormat;
-    let mut reports = Vec::new();
-    for f in &args.files {
-        let rec = Recording::open(f)
-            .map_err(|e| crate::produce::StartError::start(format!("cannot read the recording: {e}")))?;
-        for p in &rec.problems {
-            eprintln!("mqtui: warning: {p}");
+/// The summary the live run printed, rebuilt from a recording.
+pub fn summary(rec: &Recording) -> Summary {
+    let origin = tokio::time::Instant::now();
+    let stats = rec.stats(origin);
+    let elapsed = rec.elapsed();
+    let (not_started, lookups, aborted_by) = match rec.end() {
+        Some(Line::End { not_started, name_server_lookups, aborted_by, .. }) => {
+            (*not_started, *name_server_lookups, aborted_by.clone())
         }
-        reports.push(RunReport::new(&rec));
-    }
-    let mut out: Vec<u8> = Vec::new();
-    let written = match args.format {
-        ReportFormat::Text => reports.iter().try_for_each(|r| r.write_text(&mut out).and_then(|_| writeln!(out))),
-        ReportFormat::Markdown => reports.iter().try_for_each(|r| r.write_markdown(&mut out)),
-        ReportFormat::Csv => write_csv(&reports, &mut out),
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &reports).map_err(std::io::Error::from).and_then(|_| writeln!(out))
-        }
-        ReportFormat::Html => super::html::write_html(&reports, &mut out),
+        _ => (0, 0, None),
     };
-    written.map_err(|e| crate::produce::StartError::start(format!("cannot format the report: {e}")))?;
-    write_out(args.output.as_deref(), &out)?;
-    Ok(0)
-}
-
-/// Writes `bytes` to `path`, or standard output.
-pub fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), crate::produce::StartError> {
-    let r = match path {
-        Some(p) => std::fs::write(p, bytes).map_err(|e| format!("{}: {e}", p.display())),
-        None => {
-            let mut o = std::io::stdout().lock();
-            match o.write_all(bytes).and_then(|_| o.flush()) {
-                // A closed pipe (`| head`) is the reader's choice, not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                r => r.map_err(|e| format!("standard output: {e}")),
-            }
-        }
-    };
-    r.map_err(crate::produce::StartError::start)
+    let mut s = Summary::new(&stats, elapsed, origin + elapsed, lookups, rec.run.clone());
+    s.not_started = not_started;
+    s.aborted_by = aborted_by;
+    s
 }

@@ -14,7 +14,7 @@ use crate::producer::events::Event;
 use crate::producer::load::LoadSettings;
 use crate::producer::schedule::LoadModel;
 use crate::producer::FaultTable;
-use crate::record::schema::at_us;
+use crate::record::schema::at_ns;
 use crate::record::{Line, Recording};
 
 /// What happens at a moment of the recording.
@@ -68,8 +68,8 @@ impl Player {
             let item = match l {
                 Line::Send(s) => match s.outcome(origin) {
                     Ok(o) => {
-                        starts.push(s.t_us);
-                        ends.push(s.end_us());
+                        starts.push(s.t_ns);
+                        ends.push(s.end_ns());
                         Item::Event(Event::Completed(Arc::new(o)))
                     }
                     Err(_) => continue,
@@ -95,14 +95,14 @@ impl Player {
                 }
                 Line::Run { .. } | Line::End { .. } => continue,
             };
-            items.push((l.t_us(), item));
+            items.push((l.t_ns(), item));
         }
         // Stable: lines of one moment keep the order they were written in.
         items.sort_by_key(|(t, _)| *t);
         starts.sort_unstable();
         ends.sort_unstable();
         let last = items.last().map_or(0, |(t, _)| *t).max(0) as u64;
-        let length = rec.elapsed().max(Duration::from_micros(last));
+        let length = rec.elapsed().max(Duration::from_nanos(last));
         let wall_base = chrono::DateTime::from_timestamp_millis(rec.started_ms)
             .map(|d| d.with_timezone(&chrono::Local))
             .unwrap_or_else(chrono::Local::now);
@@ -164,7 +164,7 @@ impl Player {
             self.next = 0;
         }
         self.at = t;
-        let upto = t.as_micros() as i64;
+        let upto = t.as_nanos() as i64;
         while let Some((at, item)) = self.items.get(self.next) {
             if *at > upto {
                 break;
@@ -178,7 +178,7 @@ impl Player {
             }
             self.next += 1;
         }
-        let now = at_us(self.origin, upto);
+        let now = at_ns(self.origin, upto);
         app.tick(now);
         app.live.in_flight = self.in_flight(upto);
         if self.at >= self.length {
@@ -188,10 +188,10 @@ impl Player {
         app.dirty = true;
     }
 
-    /// Sends started and not ended at `t_us`.
-    fn in_flight(&self, t_us: i64) -> u64 {
-        let started = self.starts.partition_point(|s| *s <= t_us);
-        let ended = self.ends.partition_point(|e| *e <= t_us);
+    /// Sends started and not ended at `t_ns`.
+    fn in_flight(&self, t_ns: i64) -> u64 {
+        let started = self.starts.partition_point(|s| *s <= t_ns);
+        let ended = self.ends.partition_point(|e| *e <= t_ns);
         started.saturating_sub(ended) as u64
     }
 

@@ -33,6 +33,17 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("send_v2_128B/decode/{name}"), |b| {
             b.iter(|| RemotingCommand::decode_frame(black_box(frame.clone())).unwrap())
         });
+        if st == SerializeType::Json {
+            // The hand-written scanner against serde_json alone, on the same header.
+            let len = (u32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]) & 0x00ff_ffff) as usize;
+            let header = frame.slice(4..4 + len);
+            c.bench_function("send_v2_128B/decode_header/json-scanner", |b| {
+                b.iter(|| mqtui::remoting::command::bench_api::json_header(black_box(&header)).unwrap())
+            });
+            c.bench_function("send_v2_128B/decode_header/json-serde", |b| {
+                b.iter(|| mqtui::remoting::command::bench_api::json_header_serde(black_box(&header)).unwrap())
+            });
+        }
     }
 }
 

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod live;
 pub mod threshold;
+pub mod words;
 
 use hdrhistogram::Histogram;
 use tokio::time::Instant;

@@ -27,18 +27,7 @@ pub fn attempt_text(a: &AttemptRecord) -> String {
     }
 }
 
-/// A failed attempt in a few words, from the Java exception behind it.
-pub fn failure_words(a: &AttemptRecord) -> String {
-    use crate::producer::JavaError;
-    match (a.java_error, a.outcome) {
-        (Some(JavaError::Connect), _) => "connect failed".into(),
-        (Some(JavaError::TooMuchRequest), _) => "no time left to send".into(),
-        (Some(JavaError::Client), AttemptOutcome::SendFailed) => "no broker address".into(),
-        (_, AttemptOutcome::Timeout) => format!("timeout {} ms", a.timeout.as_millis()),
-        (_, AttemptOutcome::SendFailed) => "send failed".into(),
-        _ => "unknown reason".into(),
-    }
-}
+pub use crate::stats::words::failure_words;
 
 fn row<'a>(app: &App, t: &Theme, o: &'a SendOutcome, width: usize) -> Line<'a> {
     let time = app.ctx.wall(o.started).format("%H:%M:%S%.3f").to_string();

@@ -8,6 +8,7 @@ pub mod chaos;
 pub mod cli;
 pub mod cluster;
 pub mod content;
+pub mod engine;
 pub mod logging;
 pub mod offline;
 pub mod produce;

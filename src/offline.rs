@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::produce::StartError;
+use crate::engine::StartError;
 use crate::record::Recording;
 use crate::report::compare;
 use crate::report::offline::{self, write_csv, RunReport};
@@ -80,5 +80,5 @@ pub fn compare(args: &crate::cli::CompareArgs) -> Result<u8, StartError> {
     };
     written.map_err(|e| StartError::start(format!("cannot format the comparison: {e}")))?;
     write_out(None, &out)?;
-    Ok(if c.regressed { crate::produce::EXIT_THRESHOLD } else { 0 })
+    Ok(if c.regressed { crate::engine::EXIT_THRESHOLD } else { 0 })
 }

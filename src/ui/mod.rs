@@ -41,7 +41,7 @@ use app::{App, Controls, Overlay, RunContext};
 use theme::Theme;
 
 use crate::cli::ConsoleArgs;
-use crate::produce::{self, StartError};
+use crate::engine::StartError;
 use crate::producer::load::{self, StopAfter};
 use crate::producer::{EventStream, Producer};
 
@@ -165,7 +165,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         theme = theme.monochrome();
     }
     crate::protocol::message::validate_topic(&args.producer.topic).map_err(|e| StartError::config(e.to_string()))?;
-    let content = produce::content(&args.producer)?;
+    let content = crate::engine::content(&args.producer)?;
     // The topic sends go to (the first of --input's when its lines all name their own).
     let main_topic = content.topics()[0].to_string();
     // The producer (and the demo cluster) get a thread of their own: the hot path never shares a
@@ -173,13 +173,13 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     let engine = Engine::start().map_err(|e| StartError::start(format!("cannot start the producer thread: {e}")))?;
     yield_to_the_producer();
     let pargs = args.producer.clone();
-    let target = engine.run(async move { produce::target(&pargs, "demo").await }).await??;
+    let target = engine.run(async move { crate::engine::target(&pargs, "demo").await }).await??;
     let producer = {
         let _in = engine.handle.enter();
-        Producer::new(produce::producer_config(&args.producer, &target))
+        Producer::new(crate::engine::producer_config(&args.producer, &target))
     };
     let mut events = producer.subscribe_outcomes();
-    let settings = produce::load_settings(&args.producer, &target, Some(200.0))?;
+    let settings = crate::engine::load_settings(&args.producer, &target, Some(200.0))?;
     let ctx = RunContext {
         target: target.description.clone(),
         topic: content.topics().join(","),
@@ -202,7 +202,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
             }
             let unreachable = engine.run({
                 let info = info.clone();
-                async move { produce::unreachable_brokers(&info).await }
+                async move { crate::engine::unreachable_brokers(&info).await }
             });
             for (b, a, e) in unreachable.await? {
                 app.live.warnings.push_back((
@@ -212,7 +212,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
             }
             let (t, route) = (target.clone(), info.clone());
             // The task runs on the producer's runtime until it stops.
-            let _chaos_task = engine.run(async move { produce::start_chaos(&t, &route).await }).await??;
+            let _chaos_task = engine.run(async move { crate::engine::start_chaos(&t, &route).await }).await??;
         }
         Ok(Err(e)) => app.live.warnings.push_back((Instant::now(), e.to_string())),
         Err(_) => app.live.warnings.push_back((Instant::now(), "route lookup did not answer within 5 s".into())),
@@ -223,8 +223,9 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     // --record: from the run's start (the console's clock base), on the producer's thread.
     let recorder = {
         let _in = engine.handle.enter();
-        let info = produce::run_info(&args.producer, &target, &producer, &app.settings, content.topics().join(","));
-        produce::start_recorder(
+        let info =
+            crate::engine::run_info(&args.producer, &target, &producer, &app.settings, content.topics().join(","));
+        crate::engine::start_recorder(
             &args.producer,
             info,
             app.ctx.clock_base,
@@ -338,7 +339,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     drop(app);
     drop(engine);
     result.map_err(|e| StartError::start(format!("terminal error: {e}")))?;
-    Ok(produce::EXIT_OK)
+    Ok(crate::engine::EXIT_OK)
 }
 
 /// Lowers this (the UI's) thread's scheduling priority to the lowest, so that when the cores are busy the

@@ -256,8 +256,8 @@ pub fn inert(action: super::keymap::Action) -> bool {
 }
 
 /// Runs the console on the recording `args.file` until the operator quits.
-pub async fn run(args: crate::cli::ReplayArgs) -> Result<u8, crate::produce::StartError> {
-    use crate::produce::StartError;
+pub async fn run(args: crate::cli::ReplayArgs) -> Result<u8, crate::engine::StartError> {
+    use crate::engine::StartError;
     use futures::StreamExt;
     let rec = Recording::open(&args.file).map_err(|e| StartError::start(format!("cannot read the recording: {e}")))?;
     let mut theme = Theme::load(&args.theme).map_err(StartError::config)?;

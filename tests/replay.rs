@@ -4,6 +4,8 @@
 //! its console fed from the producer's events on tokio's paused clock, recorded by the same
 //! recorder `--record` starts; snapshots of both.
 
+mod common;
+
 use std::time::Duration;
 
 use chrono::TimeZone;
@@ -18,24 +20,12 @@ use mqtui::report::RunInfo;
 use mqtui::ui::app::{App, RunContext};
 use mqtui::ui::replay::Player;
 use mqtui::ui::theme::Theme;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use tokio::time::Instant;
 
 const TOPIC: &str = "DemoTopic";
 
 fn draw(app: &App, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| mqtui::ui::render(f, app)).unwrap();
-    let buf = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    common::screen::text(app, w, h)
 }
 
 fn snapshot(name: &str, screen: &str) {

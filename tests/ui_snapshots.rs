@@ -1,6 +1,8 @@
 //! Whole-app snapshots of the console (ratatui TestBackend + insta), its state fed from real
 //! producer events against the demo cluster, on tokio's paused clock.
 
+mod common;
+
 use std::time::Duration;
 
 use chrono::TimeZone;
@@ -13,8 +15,6 @@ use mqtui::remoting::ResponseCode;
 use mqtui::ui::app::{App, RunContext};
 use mqtui::ui::keymap::Action;
 use mqtui::ui::theme::Theme;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use tokio::time::Instant;
 
 const TOPIC: &str = "DemoTopic";
@@ -76,17 +76,7 @@ impl Rig {
 
     fn draw(&mut self, w: u16, h: u16) -> String {
         self.drain();
-        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-        t.draw(|f| mqtui::ui::render(f, &self.app)).unwrap();
-        let buf = t.backend().buffer().clone();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            for x in 0..buf.area.width {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
+        common::screen::text(&self.app, w, h)
     }
 }
 

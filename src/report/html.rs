@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use super::offline::{bucket_label, RunReport};
+use super::offline::{broker_cells, bucket_label, run_cells, RunReport, BROKER_COLUMNS, RUN_COLUMNS};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -156,7 +156,6 @@ pub fn write_html(reports: &[RunReport], w: &mut impl Write) -> std::io::Result<
     writeln!(w, "<h1>mqtui report</h1>")?;
     for r in reports {
         let s = &r.summary;
-        let l = &s.latency_ms;
         writeln!(w, "<section><h2>{}</h2>", esc(&r.recording))?;
         writeln!(
             w,
@@ -169,29 +168,15 @@ pub fn write_html(reports: &[RunReport], w: &mut impl Write) -> std::io::Result<
         for p in &r.problems {
             writeln!(w, "<p class=\"warn\">warning: {}</p>", esc(p))?;
         }
-        writeln!(w, "<table><tr><th>sent</th><th>ok</th><th>failed</th><th>retries</th><th>elapsed s</th><th>msg/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>behind schedule</th></tr>")?;
-        writeln!(
-            w,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
-            s.sent, s.ok, s.failed, s.retries, s.elapsed_s, s.tps, l.p50, l.p99, l.p999, l.max, s.behind_schedule
-        )?;
-        writeln!(w, "<table><tr><th>broker</th><th>attempts</th><th>ok</th><th>failed</th><th>retried away</th><th>retried onto</th><th>isolations</th><th>isolated s</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th></tr>")?;
+        let tr = |tag: &str, cells: &[String]| {
+            let cells: String = cells.iter().map(|c| format!("<{tag}>{}</{tag}>", esc(c))).collect();
+            format!("<tr>{cells}</tr>")
+        };
+        let heads = |cols: &[&str]| cols.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        writeln!(w, "<table>{}{}</table>", tr("th", &heads(&RUN_COLUMNS)), tr("td", &run_cells(s)))?;
+        writeln!(w, "<table>{}", tr("th", &heads(&BROKER_COLUMNS)))?;
         for b in &s.brokers {
-            writeln!(
-                w,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&b.name),
-                b.attempts,
-                b.ok,
-                b.failed,
-                b.retried_away,
-                b.retried_onto,
-                b.isolations,
-                b.isolated_ms as f64 / 1000.0,
-                b.latency_ms.p50,
-                b.latency_ms.p99,
-                b.latency_ms.max
-            )?;
+            writeln!(w, "{}", tr("td", &broker_cells(b)))?;
         }
         writeln!(w, "</table>")?;
         throughput(w, r)?;

@@ -201,32 +201,15 @@ impl RunReport {
         for p in &self.problems {
             writeln!(w, "> **warning:** {p}\n")?;
         }
-        writeln!(w, "| sent | ok | failed | retries | elapsed s | msg/s | p50 ms | p99 ms | p99.9 ms | max ms | behind schedule |")?;
-        writeln!(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
-        let l = &s.latency_ms;
-        writeln!(
-            w,
-            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} |\n",
-            s.sent, s.ok, s.failed, s.retries, s.elapsed_s, s.tps, l.p50, l.p99, l.p999, l.max, s.behind_schedule
-        )?;
-        writeln!(w, "| broker | attempts | ok | failed | retried away | retried onto | isolations | isolated s | p50 ms | p99 ms | max ms |")?;
-        writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        let row = |cells: &[String]| format!("| {} |", cells.join(" | "));
+        let head = |cols: &[&str]| format!("| {} |", cols.join(" | "));
+        writeln!(w, "{}", head(&RUN_COLUMNS))?;
+        writeln!(w, "|{}", "---:|".repeat(RUN_COLUMNS.len()))?;
+        writeln!(w, "{}\n", row(&run_cells(s)))?;
+        writeln!(w, "{}", head(&BROKER_COLUMNS))?;
+        writeln!(w, "|---|{}", "---:|".repeat(BROKER_COLUMNS.len() - 1))?;
         for b in &s.brokers {
-            writeln!(
-                w,
-                "| {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {} | {} |",
-                b.name,
-                b.attempts,
-                b.ok,
-                b.failed,
-                b.retried_away,
-                b.retried_onto,
-                b.isolations,
-                b.isolated_ms as f64 / 1000.0,
-                b.latency_ms.p50,
-                b.latency_ms.p99,
-                b.latency_ms.max
-            )?;
+            writeln!(w, "{}", row(&broker_cells(b)))?;
         }
         writeln!(w, "\n**Latency histogram** (sends per bucket)\n")?;
         writeln!(w, "| bucket | sends |")?;
@@ -252,6 +235,54 @@ impl RunReport {
         }
         writeln!(w)
     }
+}
+
+/// The run table's columns, and a run's cells (markdown and html write the same table).
+pub const RUN_COLUMNS: [&str; 11] = [
+    "sent",
+    "ok",
+    "failed",
+    "retries",
+    "elapsed s",
+    "msg/s",
+    "p50 ms",
+    "p99 ms",
+    "p99.9 ms",
+    "max ms",
+    "behind schedule",
+];
+
+pub fn run_cells(s: &Summary) -> Vec<String> {
+    let l = &s.latency_ms;
+    let mut v: Vec<String> = [s.sent, s.ok, s.failed, s.retries].iter().map(u64::to_string).collect();
+    v.push(s.elapsed_s.to_string());
+    v.push(format!("{:.0}", s.tps));
+    v.extend([l.p50, l.p99, l.p999, l.max].iter().map(f64::to_string));
+    v.push(s.behind_schedule.to_string());
+    v
+}
+
+/// The brokers table's columns, and a broker's cells.
+pub const BROKER_COLUMNS: [&str; 11] = [
+    "broker",
+    "attempts",
+    "ok",
+    "failed",
+    "retried away",
+    "retried onto",
+    "isolations",
+    "isolated s",
+    "p50 ms",
+    "p99 ms",
+    "max ms",
+];
+
+pub fn broker_cells(b: &super::BrokerSummary) -> Vec<String> {
+    let mut v = vec![b.name.clone()];
+    v.extend([b.attempts, b.ok, b.failed, b.retried_away, b.retried_onto, b.isolations].iter().map(u64::to_string));
+    v.push(format!("{:.1}", b.isolated_ms as f64 / 1000.0));
+    v.extend([b.latency_ms.p50, b.latency_ms.p99, b.latency_ms.max].iter().map(f64::to_string));
+    v
 }
 
 /// The csv header: one row per run (broker empty) and one per broker of it.

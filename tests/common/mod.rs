@@ -7,6 +7,7 @@ pub mod apache;
 pub mod demo;
 pub mod faults;
 pub mod headers;
+pub mod screen;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

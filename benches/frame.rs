@@ -41,7 +41,7 @@ fn stored_outcome(i: u64, broker: &Arc<str>, started: Instant, attempts: Vec<Att
         topic: "BenchTopic".into(),
         msg_id: "7F0000011F904B8F2D3A1C2B00000001".into(),
         started,
-        started_wall: chrono::Local::now(),
+        started_wall_ms: mqtui::protocol::msgid::wall_ms(),
         scheduled: None,
         latency: attempts.iter().map(|a| a.latency).sum(),
         service_latency: attempts.iter().map(|a| a.latency).sum(),

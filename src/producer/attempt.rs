@@ -91,12 +91,15 @@ impl Producer {
             queue_id: first.queue_id,
             smart: cfg.smart,
         };
-        let request = match payload {
+        let mut request = match payload {
             Payload::One(msg) | Payload::Ordered { msg, .. } => {
                 crate::protocol::send::single_request_with(msg, &target, &cfg.compression)
             }
             Payload::Batch { topic, msgs, props } => batch_request(topic, msgs, props, &target),
         };
+        // Java's hook runs per invocation; its signature covers the fields and the body, not the
+        // opaque, so signing once gives every attempt the same fields it would.
+        self.inner.pool.sign(&mut request);
         let mut broker: Arc<str> =
             tp.broker(&first.broker_name).cloned().unwrap_or_else(|| first.broker_name.as_str().into());
         // sendDefaultImpl's `updateFaultItem(broker, elapsed, false)` once sendKernelImpl returns:
@@ -117,11 +120,8 @@ impl Producer {
             let left_ms = ms(deadline.saturating_duration_since(now)) - ms(now.saturating_duration_since(deadline));
             let budget = deadline.saturating_duration_since(now);
             let addr: Option<Arc<str>> = tp.master(&broker).cloned();
-            let mut cmd = request.clone();
-            cmd.opaque = next_opaque();
-            // The hook runs per invocation, as Java's (the signature excludes itself).
-            self.inner.pool.sign(&mut cmd);
-            let opaque = cmd.opaque;
+            // A new opaque per invocation; the request is encoded under it, never copied.
+            let opaque = next_opaque();
             self.inner.counters.attempts.fetch_add(1, Ordering::Relaxed);
             let mut timeout = Duration::from_millis(left_ms.max(0) as u64);
             // mqtui's own per-attempt cap: its own timer, exact (Java's scan would hold it to 3 s
@@ -194,7 +194,7 @@ impl Producer {
                                         timeout = timeout.min(Duration::from_millis((left_ms - cost).max(0) as u64));
                                         self.enqueue_update(&mut enqueue);
                                         let wait = Wait { timeout, capped, attempt_start: now, sync: false };
-                                        self.exchange(java, &conn, a, cmd, &request, wait).await
+                                        self.exchange(java, &conn, a, &request, opaque, wait).await
                                     }
                                 }
                             }
@@ -352,12 +352,10 @@ impl Producer {
         let Ok(fresh) = self.inner.pool.replace(&self.connect_addr(addr), conn, CONNECT_TIMEOUT).await else {
             return Err(failed(JavaError::Connect, java.unknown_label()));
         };
-        let mut again = request.clone();
-        again.opaque = next_opaque();
-        self.inner.pool.sign(&mut again);
+        // The request is signed already (the signature does not cover the opaque).
         let now = Instant::now();
         let fail_at = if capped { now + left } else { self.inner.scan.fail_at(now, left) };
-        Ok(fresh.invoke_until(again, fail_at, java.fails_fast_on_close()).await)
+        Ok(fresh.invoke_as_until(request, next_opaque(), fail_at, java.fails_fast_on_close()).await)
     }
 
     /// Writes the request and waits for the response as the version's remoting client does: the
@@ -368,8 +366,8 @@ impl Producer {
         java: JavaVersion,
         conn: &Connection,
         addr: &str,
-        cmd: RemotingCommand,
         request: &RemotingCommand,
+        opaque: i32,
         wait: Wait,
     ) -> Ended {
         let Wait { timeout, capped, attempt_start, sync } = wait;
@@ -378,7 +376,7 @@ impl Producer {
         let exact = capped || sync;
         let fail_at = |from: Instant, t: Duration| if exact { from + t } else { scan.fail_at(from, t) };
         let fail_fast = java.fails_fast_on_close();
-        let mut result = conn.invoke_until(cmd, fail_at(begin, timeout), fail_fast).await;
+        let mut result = conn.invoke_as_until(request, opaque, fail_at(begin, timeout), fail_fast).await;
         let go_away = |r: &Result<RemotingCommand, InvokeError>| matches!(r, Ok(resp) if resp.code == ResponseCode::GO_AWAY.code());
         if java.handles_go_away() && go_away(&result) {
             if !self.inner.config.go_away_reconnect {

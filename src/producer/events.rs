@@ -136,8 +136,8 @@ pub struct SendOutcome {
     pub msg_id: String,
     /// When the send really began (the producer took it).
     pub started: Instant,
-    /// Wall-clock start, for display.
-    pub started_wall: chrono::DateTime<chrono::Local>,
+    /// Wall-clock start, in ms since the epoch (as `System.currentTimeMillis()`).
+    pub started_wall_ms: i64,
     /// Its intended start on the load schedule (the open model, `schedule`); None: not on one.
     pub scheduled: Option<Instant>,
     /// What the user waited for: from the intended start when scheduled, else from `started`.

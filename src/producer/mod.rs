@@ -486,7 +486,7 @@ impl Producer {
         inner.counters.sent.fetch_add(1, Ordering::Relaxed);
         inner.counters.in_flight.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let started_wall = chrono::Local::now();
+        let started_wall_ms = crate::protocol::msgid::wall_ms();
         // Shown as the application named it (Java resets a result's topic without the namespace).
         let topic: Arc<str> = match &inner.config.namespace {
             Some(ns) => crate::protocol::namespace::unwrap(ns, payload.topic()).into(),
@@ -511,7 +511,7 @@ impl Producer {
             topic,
             msg_id,
             started,
-            started_wall,
+            started_wall_ms,
             scheduled,
             latency: scheduled.filter(|at| *at < started).map_or(service_latency, |at| at.elapsed()),
             service_latency,

@@ -79,11 +79,10 @@ impl Producer {
                 queue_id: mq.queue_id,
                 smart: cfg.smart,
             };
-            let request = crate::protocol::send::single_request_with(msg, &target, &cfg.compression);
-            let mut cmd = request.clone();
-            cmd.opaque = next_opaque();
-            self.inner.pool.sign(&mut cmd);
-            let opaque = cmd.opaque;
+            let mut request = crate::protocol::send::single_request_with(msg, &target, &cfg.compression);
+            // The hook runs per invocation, as Java's (the signature excludes itself).
+            self.inner.pool.sign(&mut request);
+            let opaque = next_opaque();
             self.inner.counters.attempts.fetch_add(1, Ordering::Relaxed);
             let addr = tp.master(&broker).cloned();
             let ended = match &addr {
@@ -119,7 +118,7 @@ impl Producer {
                             }
                         } else {
                             let wait = Wait { timeout: timeout - cost, capped, attempt_start: now, sync: true };
-                            self.exchange(java, &conn, a, cmd, &request, wait).await
+                            self.exchange(java, &conn, a, &request, opaque, wait).await
                         }
                     }
                 },

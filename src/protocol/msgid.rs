@@ -9,6 +9,15 @@ use chrono::{Datelike, Local, TimeZone};
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
+/// The wall clock in ms since the epoch, as `System.currentTimeMillis()` (one clock read, no
+/// calendar or time zone work: this runs for every send).
+pub fn wall_ms() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
 /// Uppercase hex, as `UtilAll.bytes2string`.
 pub fn to_hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -60,7 +69,7 @@ impl UniqIdGenerator {
 
     /// The next id.
     pub fn next_id(&self) -> String {
-        self.id_at(Local::now().timestamp_millis())
+        self.id_at(wall_ms())
     }
 
     /// The id for a given wall clock (epoch ms); `next_id` with the clock passed in.

@@ -22,7 +22,7 @@ pub struct SendTarget<'a> {
 }
 
 fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    super::msgid::wall_ms()
 }
 
 /// A SEND_MESSAGE_V2 (or SEND_MESSAGE) request for one message; bodies of 4 KiB and more are

@@ -261,7 +261,7 @@ impl RecSend {
             scheduled_ns: o.scheduled.map(|s| rel_ns(origin, s)),
             latency_ns: ns(o.latency),
             service_latency_ns: ns(o.service_latency),
-            started_ms: o.started_wall.timestamp_millis(),
+            started_ms: o.started_wall_ms,
             topic: o.topic.to_string(),
             msg_id: o.msg_id.clone(),
             status: stored.map_or("FAILED", |s| s.status.name()).to_string(),
@@ -313,15 +313,12 @@ impl RecSend {
                 end: self.end_transaction_error.clone().map_or(Ok(()), Err),
             }),
         };
-        let started_wall = chrono::DateTime::from_timestamp_millis(self.started_ms)
-            .map(|d| d.with_timezone(&chrono::Local))
-            .unwrap_or_else(chrono::Local::now);
         Ok(SendOutcome {
             send: self.send,
             topic: self.topic.as_str().into(),
             msg_id: self.msg_id.clone(),
             started: at_ns(origin, self.t_ns),
-            started_wall,
+            started_wall_ms: self.started_ms,
             scheduled: self.scheduled_ns.map(|s| at_ns(origin, s)),
             latency: Duration::from_nanos(self.latency_ns),
             service_latency: Duration::from_nanos(self.service_latency_ns),
@@ -438,7 +435,7 @@ mod tests {
             topic: "T".into(),
             msg_id: "ID".into(),
             started: t(10),
-            started_wall: wall,
+            started_wall_ms: wall.timestamp_millis(),
             scheduled: Some(t(5)),
             latency: Duration::from_millis(9),
             service_latency: Duration::from_millis(4),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -25,10 +25,19 @@ const OUTBOUND_QUEUE: usize = 65_536;
 
 type Reply = Result<RemotingCommand, InvokeError>;
 
+/// A frame for the writer, encoded by whoever queued it (a request retried or resent is encoded
+/// again under a new opaque, never copied as a command).
 struct Outbound {
-    cmd: RemotingCommand,
+    frame: Bytes,
+    opaque: i32,
     /// Whether a caller waits for a response under this opaque.
     tracked: bool,
+}
+
+impl Outbound {
+    fn untracked(cmd: &RemotingCommand) -> Outbound {
+        Outbound { frame: cmd.encode_as(cmd.opaque), opaque: cmd.opaque, tracked: false }
+    }
 }
 
 struct Shared {
@@ -191,8 +200,20 @@ impl Connection {
         fail_at: tokio::time::Instant,
         fail_fast: bool,
     ) -> Result<RemotingCommand, InvokeError> {
+        self.invoke_as_until(&cmd, cmd.opaque, fail_at, fail_fast).await
+    }
+
+    /// [`invoke_until`](Self::invoke_until) for `request` under `opaque` (the request is only
+    /// read: a send's attempts all encode the one request).
+    pub async fn invoke_as_until(
+        &self,
+        request: &RemotingCommand,
+        opaque: i32,
+        fail_at: tokio::time::Instant,
+        fail_fast: bool,
+    ) -> Result<RemotingCommand, InvokeError> {
         let begin = tokio::time::Instant::now();
-        let opaque = cmd.opaque;
+        let frame = request.encode_as(opaque);
         let (tx, rx) = oneshot::channel();
         {
             let mut pending = self.shared.pending.lock().unwrap();
@@ -201,7 +222,7 @@ impl Connection {
             }
             pending.insert(opaque, tx);
         }
-        if let Err(e) = self.tx.try_send(Outbound { cmd, tracked: true }) {
+        if let Err(e) = self.tx.try_send(Outbound { frame, opaque, tracked: true }) {
             self.shared.pending.lock().unwrap().remove(&opaque);
             let why = match e {
                 mpsc::error::TrySendError::Full(_) => "too many requests queued",
@@ -231,7 +252,7 @@ impl Connection {
             return Err(InvokeError::SendRequestFailed(format!("connection to {} is closed", self.shared.addr)));
         }
         self.tx
-            .try_send(Outbound { cmd, tracked: false })
+            .try_send(Outbound::untracked(&cmd))
             .map_err(|_| InvokeError::SendRequestFailed(format!("{}: cannot queue oneway request", self.shared.addr)))
     }
 
@@ -286,14 +307,14 @@ async fn write_loop<W: AsyncWrite + Unpin>(w: W, rx: mpsc::Receiver<Outbound>, s
     write_batches(
         w,
         rx,
-        |o, buf| o.cmd.encode_into(buf),
+        |o, buf| buf.extend_from_slice(&o.frame),
         move |batch, e| {
             let msg = format!("write to {} failed: {e}", s2.addr);
             tracing::debug!("{msg}");
             {
                 let mut pending = s2.pending.lock().unwrap();
                 for o in batch.iter().filter(|o| o.tracked) {
-                    if let Some(tx) = pending.remove(&o.cmd.opaque) {
+                    if let Some(tx) = pending.remove(&o.opaque) {
                         let _ = tx.send(Err(InvokeError::SendRequestFailed(msg.clone())));
                     }
                 }
@@ -327,7 +348,7 @@ fn server_request(shared: &Shared, cmd: &RemotingCommand, out: &mpsc::WeakSender
     };
     let Some(tx) = out.upgrade() else { return };
     for f in frames {
-        if tx.try_send(Outbound { cmd: f, tracked: false }).is_err() {
+        if tx.try_send(Outbound::untracked(&f)).is_err() {
             tracing::warn!(addr = %shared.addr, "cannot queue the answer to a server's request");
         }
     }

@@ -58,7 +58,7 @@ pub struct AttemptLine<'a> {
 impl<'a> AttemptLine<'a> {
     pub fn new(send: u64, a: &'a AttemptRecord, o: &SendOutcome) -> Self {
         let since = a.started.saturating_duration_since(o.started);
-        let start_ms = o.started_wall.timestamp_millis() + since.as_millis() as i64;
+        let start_ms = o.started_wall_ms + since.as_millis() as i64;
         AttemptLine {
             kind: "attempt",
             send,

@@ -337,7 +337,7 @@ pub(crate) mod tests {
             topic: "T".into(),
             msg_id: "X".into(),
             started: attempts[0].started,
-            started_wall: chrono::Local::now(),
+            started_wall_ms: crate::protocol::msgid::wall_ms(),
             scheduled: None,
             latency: attempts.iter().map(|a| a.latency).sum(),
             service_latency: attempts.iter().map(|a| a.latency).sum(),

@@ -81,31 +81,32 @@ impl SendMessageRequestHeader {
     /// The header as extFields: short keys when `v2` (codes 310 / 320 / 325), full names otherwise.
     pub fn to_ext_fields(&self, v2: bool) -> ExtFields {
         let mut e = ExtFields::with_capacity(14);
-        e.push(key(0, v2), self.producer_group.clone());
-        e.push(key(1, v2), self.topic.clone());
-        e.push(key(2, v2), self.default_topic.clone());
-        e.push(key(3, v2), self.default_topic_queue_nums.to_string());
-        e.push(key(4, v2), self.queue_id.to_string());
-        e.push(key(5, v2), self.sys_flag.to_string());
-        e.push(key(6, v2), self.born_timestamp.to_string());
-        e.push(key(7, v2), self.flag.to_string());
+        let flag = |b: bool| if b { "true" } else { "false" };
+        e.push_str(key(0, v2), &self.producer_group);
+        e.push_str(key(1, v2), &self.topic);
+        e.push_str(key(2, v2), &self.default_topic);
+        e.push_int(key(3, v2), self.default_topic_queue_nums);
+        e.push_int(key(4, v2), self.queue_id);
+        e.push_int(key(5, v2), self.sys_flag);
+        e.push_int(key(6, v2), self.born_timestamp);
+        e.push_int(key(7, v2), self.flag);
         if let Some(p) = &self.properties {
-            e.push(key(8, v2), p.clone());
+            e.push_str(key(8, v2), p);
         }
         if let Some(v) = self.reconsume_times {
-            e.push(key(9, v2), v.to_string());
+            e.push_int(key(9, v2), v);
         }
         if let Some(v) = self.unit_mode {
-            e.push(key(10, v2), v.to_string());
+            e.push_str(key(10, v2), flag(v));
         }
         if let Some(v) = self.max_reconsume_times {
-            e.push(key(11, v2), v.to_string());
+            e.push_int(key(11, v2), v);
         }
         if let Some(v) = self.batch {
-            e.push(key(12, v2), v.to_string());
+            e.push_str(key(12, v2), flag(v));
         }
         if let Some(v) = &self.broker_name {
-            e.push(key(13, v2), v.clone());
+            e.push_str(key(13, v2), v);
         }
         e
     }
@@ -215,30 +216,49 @@ pub struct SendMessageResponseHeader {
 impl SendMessageResponseHeader {
     pub fn to_ext_fields(&self) -> ExtFields {
         let mut e = ExtFields::with_capacity(6);
-        e.push("msgId", self.msg_id.clone());
-        e.push("queueId", self.queue_id.to_string());
-        e.push("queueOffset", self.queue_offset.to_string());
+        e.push_str("msgId", &self.msg_id);
+        e.push_int("queueId", self.queue_id);
+        e.push_int("queueOffset", self.queue_offset);
         if let Some(t) = &self.transaction_id {
-            e.push("transactionId", t.clone());
+            e.push_str("transactionId", t);
         }
         if let Some(b) = &self.batch_uniq_id {
-            e.push("batchUniqId", b.clone());
+            e.push_str("batchUniqId", b);
         }
         if let Some(r) = &self.region_id {
-            e.push("MSG_REGION", r.clone());
+            e.push_str("MSG_REGION", r);
         }
         if let Some(t) = self.trace_on {
-            e.push("TRACE_ON", t.to_string());
+            e.push_str("TRACE_ON", if t { "true" } else { "false" });
         }
         e
     }
 
     pub fn from_ext_fields(e: &ExtFields) -> Result<Self, HeaderError> {
-        let req = |k: &'static str| e.get(k).ok_or(HeaderError::Missing(k));
-        let queue_id = req("queueId")?;
-        let queue_offset = req("queueOffset")?;
+        // One pass over the fields (this runs once per send; a lookup per key was seven scans).
+        let (mut msg_id, mut queue_id, mut queue_offset) = (None, None, None);
+        let (mut transaction_id, mut batch_uniq_id, mut region_id, mut trace_on) = (None, None, None, None);
+        for (k, v) in e.iter() {
+            let slot = match k {
+                "msgId" => &mut msg_id,
+                "queueId" => &mut queue_id,
+                "queueOffset" => &mut queue_offset,
+                "transactionId" => &mut transaction_id,
+                "batchUniqId" => &mut batch_uniq_id,
+                "MSG_REGION" => &mut region_id,
+                "TRACE_ON" => &mut trace_on,
+                _ => continue,
+            };
+            // The first of a repeated key, as a lookup by key finds it.
+            slot.get_or_insert(v);
+        }
+        fn req<'a>(v: Option<&'a str>, k: &'static str) -> Result<&'a str, HeaderError> {
+            v.ok_or(HeaderError::Missing(k))
+        }
+        let queue_id = req(queue_id, "queueId")?;
+        let queue_offset = req(queue_offset, "queueOffset")?;
         Ok(SendMessageResponseHeader {
-            msg_id: req("msgId")?.to_string(),
+            msg_id: req(msg_id, "msgId")?.to_string(),
             queue_id: queue_id.parse().map_err(|_| HeaderError::Invalid {
                 field: "queueId",
                 value: queue_id.into(),
@@ -249,10 +269,10 @@ impl SendMessageResponseHeader {
                 value: queue_offset.into(),
                 kind: "number",
             })?,
-            transaction_id: e.get("transactionId").map(str::to_string),
-            batch_uniq_id: e.get("batchUniqId").map(str::to_string),
-            region_id: e.get("MSG_REGION").map(str::to_string),
-            trace_on: e.get("TRACE_ON").map(|v| v != "false"),
+            transaction_id: transaction_id.map(str::to_string),
+            batch_uniq_id: batch_uniq_id.map(str::to_string),
+            region_id: region_id.map(str::to_string),
+            trace_on: trace_on.map(|v| v != "false"),
         })
     }
 }

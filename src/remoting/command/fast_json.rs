@@ -35,15 +35,13 @@ impl<'a> P<'a> {
     fn string(&mut self) -> Option<Field> {
         self.eat(b'"')?;
         let start = self.i;
-        loop {
-            match *self.b.get(self.i)? {
-                b'"' => {
-                    self.i += 1;
-                    return Some(Field::Backed(start as u32, (self.i - 1) as u32));
-                }
-                b'\\' => break,
-                _ => self.i += 1,
+        self.i = scan::quote_or_backslash(self.b, start);
+        match *self.b.get(self.i)? {
+            b'"' => {
+                self.i += 1;
+                return Some(Field::Backed(start as u32, (self.i - 1) as u32));
             }
+            _ => {} // an escape
         }
         // Escapes: unescape into an owned string.
         let mut out = String::from(std::str::from_utf8(&self.b[start..self.i]).ok()?);
@@ -84,9 +82,7 @@ impl<'a> P<'a> {
                 _ => {
                     // Copy a run of plain bytes.
                     let s = self.i - 1;
-                    while self.i < self.b.len() && !matches!(self.b[self.i], b'"' | b'\\') {
-                        self.i += 1;
-                    }
+                    self.i = scan::quote_or_backslash(self.b, self.i);
                     out.push_str(std::str::from_utf8(&self.b[s..self.i]).ok()?);
                 }
             }
@@ -134,6 +130,7 @@ impl<'a> P<'a> {
             Field::Backed(a, z) => &self.b[*a as usize..*z as usize] == k,
             Field::Owned(s) => s.as_bytes() == k,
             Field::Static(s) => s.as_bytes() == k,
+            Field::Inline(n, buf) => &buf[..*n as usize] == k,
         }
     }
     fn int(v: Val) -> Option<i32> {

@@ -29,27 +29,23 @@ pub(super) fn fmt_int(buf: &mut [u8; 20], v: i64) -> &[u8] {
 /// them) become `\u00XX` escapes, as fastjson writes them.
 pub(super) fn write_json_str(dst: &mut BytesMut, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    dst.put_u8(b'"');
     let bytes = s.as_bytes();
+    dst.reserve(bytes.len() + 2);
+    dst.put_u8(b'"');
     let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
-        };
+    loop {
+        let i = super::scan::needs_escape(bytes, run);
         dst.put_slice(&bytes[run..i]);
-        if esc.is_empty() {
-            dst.put_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
-        } else {
-            dst.put_slice(esc);
+        let Some(&b) = bytes.get(i) else { break };
+        match b {
+            b'"' => dst.put_slice(b"\\\""),
+            b'\\' => dst.put_slice(b"\\\\"),
+            b'\n' => dst.put_slice(b"\\n"),
+            b'\r' => dst.put_slice(b"\\r"),
+            b'\t' => dst.put_slice(b"\\t"),
+            _ => dst.put_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]),
         }
         run = i + 1;
     }
-    dst.put_slice(&bytes[run..]);
     dst.put_u8(b'"');
 }

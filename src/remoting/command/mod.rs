@@ -111,6 +111,32 @@ enum Field {
     Static(&'static str),
     Owned(Box<str>),
     Backed(u32, u32),
+    /// A short value (a number, a flag, a topic) kept in the entry itself: no allocation.
+    Inline(u8, [u8; INLINE]),
+}
+
+/// The longest [`Field::Inline`] value; the enum stays the size of its other variants.
+const INLINE: usize = 22;
+const _: () = assert!(std::mem::size_of::<Field>() == 24);
+
+impl Field {
+    fn inline(s: &str) -> Option<Field> {
+        (s.len() <= INLINE).then(|| {
+            let mut buf = [0u8; INLINE];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            Field::Inline(s.len() as u8, buf)
+        })
+    }
+    fn of_str(s: &str) -> Field {
+        Field::inline(s).unwrap_or_else(|| Field::Owned(s.into()))
+    }
+    fn of_int(v: i64) -> Field {
+        let mut digits = json_write::itoa_buf();
+        let d = json_write::fmt_int(&mut digits, v);
+        let mut buf = [0u8; INLINE];
+        buf[..d.len()].copy_from_slice(d);
+        Field::Inline(d.len() as u8, buf)
+    }
 }
 
 /// The text of `f`; `Backed` ranges index `backing`.
@@ -118,6 +144,8 @@ fn field_str<'a>(backing: &'a [u8], f: &'a Field) -> &'a str {
     match f {
         Field::Static(s) => s,
         Field::Owned(s) => s,
+        // SAFETY: made only by `Field::inline` / `Field::of_int`, from a whole `&str` or ASCII digits.
+        Field::Inline(n, buf) => unsafe { std::str::from_utf8_unchecked(&buf[..*n as usize]) },
         Field::Backed(a, b) => {
             let bytes = &backing[*a as usize..*b as usize];
             debug_assert!(std::str::from_utf8(bytes).is_ok(), "a Backed range over bytes that are not UTF-8");
@@ -160,7 +188,8 @@ impl ExtFields {
     /// Sets `key`, replacing an earlier value.
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         let key = key.into();
-        let value = Field::Owned(value.into().into_boxed_str());
+        let value = value.into();
+        let value = Field::inline(&value).unwrap_or_else(|| Field::Owned(value.into_boxed_str()));
         let found = self.iter().position(|(k, _)| k == key);
         if let Some(i) = found {
             self.entries[i].1 = value;
@@ -174,7 +203,16 @@ impl ExtFields {
     }
     /// Appends without checking for an earlier value (header builders know their keys are unique).
     pub fn push(&mut self, key: &'static str, value: String) {
-        self.entries.push((Field::Static(key), Field::Owned(value.into_boxed_str())));
+        let value = Field::inline(&value).unwrap_or_else(|| Field::Owned(value.into_boxed_str()));
+        self.entries.push((Field::Static(key), value));
+    }
+    /// [`ExtFields::push`] of a borrowed value (copied; short ones without an allocation).
+    pub fn push_str(&mut self, key: &'static str, value: &str) {
+        self.entries.push((Field::Static(key), Field::of_str(value)));
+    }
+    /// [`ExtFields::push`] of a number, written in decimal as Java's `toString` does.
+    pub fn push_int(&mut self, key: &'static str, value: impl Into<i64>) {
+        self.entries.push((Field::Static(key), Field::of_int(value.into())));
     }
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let i = self.iter().position(|(k, _)| k == key)?;
@@ -443,6 +481,7 @@ mod binary;
 mod fast_json;
 mod json_read;
 mod json_write;
+mod scan;
 #[cfg(test)]
 mod tests;
 

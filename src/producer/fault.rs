@@ -2,7 +2,6 @@
 //! `LatencyFaultToleranceImpl`: a measured latency (or an isolation) maps to a window during
 //! which the broker is "not available" and queue selection avoids it.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,7 +101,7 @@ pub struct FaultUpdate {
 /// The fault table of one producer (`LatencyFaultToleranceImpl`).
 #[derive(Debug, Default)]
 pub struct LatencyFaultTolerance {
-    items: HashMap<Arc<str>, FaultItem>,
+    items: crate::FastMap<Arc<str>, FaultItem>,
     /// `whichItemWorst` (4.x `pickOneAtLeast`).
     worst: u32,
 }
@@ -121,12 +120,11 @@ impl LatencyFaultTolerance {
     ) -> FaultUpdate {
         let looked_up = if isolation { table.isolation_latency() } else { latency };
         let window = table.not_available_duration(looked_up);
-        let item = self.items.entry(broker.clone()).or_insert_with(|| FaultItem {
-            broker: broker.clone(),
-            latency,
-            available_at: now,
-            reachable: true,
-        });
+        if !self.items.contains_key(broker) {
+            let item = FaultItem { broker: broker.clone(), latency, available_at: now, reachable: true };
+            self.items.insert(broker.clone(), item);
+        }
+        let item = self.items.get_mut(broker).expect("inserted above");
         item.latency = latency;
         item.reachable = reachable;
         let before = item.available_at;

@@ -1,7 +1,6 @@
 //! The client side: a multiplexed connection that pipelines requests, matches responses by
 //! opaque and fails each request on its own timeout; and a pool of them keyed by address.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -42,7 +41,7 @@ impl Outbound {
 
 struct Shared {
     addr: String,
-    pending: Mutex<HashMap<i32, oneshot::Sender<Reply>>>,
+    pending: Mutex<crate::FastMap<i32, oneshot::Sender<Reply>>>,
     closed: AtomicBool,
     /// Who answers the requests the server sends on this connection.
     server_requests: Option<Arc<dyn ServerRequests>>,
@@ -155,7 +154,7 @@ impl Connection {
     {
         let shared = Arc::new(Shared {
             addr,
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Default::default()),
             closed: AtomicBool::new(false),
             server_requests,
             received: AtomicBool::new(false),
@@ -399,7 +398,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
 /// and made again when one has closed.
 #[derive(Clone, Default)]
 pub struct ConnectionPool {
-    conns: Arc<tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Connection>>>>>,
+    conns: Arc<tokio::sync::Mutex<crate::FastMap<String, Arc<tokio::sync::OnceCell<Connection>>>>>,
     /// ACL credentials every request is signed with, if any.
     signer: Option<Arc<super::acl::AclCredentials>>,
     /// Who answers the servers' requests on this pool's connections (set once, later).

@@ -184,7 +184,7 @@ pub(super) fn parse(header: &Bytes) -> Option<RemotingCommand> {
         let key = p.string()?;
         p.eat(b':')?;
         if p.key_is(&key, b"extFields") && p.peek()? == b'{' {
-            entries.reserve(16);
+            entries.reserve(8);
             p.ext_fields(&mut entries)?;
         } else {
             let v = p.value()?;

@@ -369,8 +369,9 @@ impl RemotingCommand {
     }
 
     fn encoded_len_estimate(&self) -> usize {
-        // The fixed JSON members and the escapes of a properties string fit in the slack.
-        let fields: usize = self.ext_fields.iter().map(|(k, v)| k.len() + v.len() + 6).sum();
+        // The fixed JSON members fit in the slack; a value's escapes in as much again as the value
+        // (a properties string escapes its two separators per pair as six bytes each).
+        let fields: usize = self.ext_fields.iter().map(|(k, v)| k.len() + 2 * v.len() + 6).sum();
         8 + 160 + fields + self.remark.as_ref().map_or(0, |r| r.len() + 16) + self.body.len()
     }
 

@@ -23,6 +23,25 @@ fn word(b: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"))
 }
 
+/// The last eight bytes of `b` as one word when fewer than eight from `from` are left (and `b`
+/// has eight): the bytes before `from` read as `a`, so that a special byte there (one already
+/// handled) cannot borrow into the others.
+#[inline(always)]
+fn tail(b: &[u8], from: usize) -> Option<u64> {
+    if from >= b.len() || b.len() < 8 {
+        return None;
+    }
+    let skip = 8 - (b.len() - from);
+    let keep = u64::MAX << (8 * skip);
+    Some((word(b, b.len() - 8) & keep) | (LO * b'a' as u64 & !keep))
+}
+
+/// The index in `b` of the lowest byte `m` (from the last word of `b`) marks, or `b.len()`.
+#[inline(always)]
+fn at(b: &[u8], m: u64) -> usize {
+    if m == 0 { b.len() } else { b.len() - 8 + (m.trailing_zeros() / 8) as usize }
+}
+
 /// The first index at or after `from` whose byte is `"` or `\`, or `b.len()`.
 #[inline]
 pub(super) fn quote_or_backslash(b: &[u8], mut from: usize) -> usize {
@@ -33,6 +52,10 @@ pub(super) fn quote_or_backslash(b: &[u8], mut from: usize) -> usize {
             return from + (m.trailing_zeros() / 8) as usize;
         }
         from += 8;
+    }
+    if let Some(w) = tail(b, from) {
+        let m = equal(w, b'"') | equal(w, b'\\');
+        return at(b, m);
     }
     while from < b.len() && !matches!(b[from], b'"' | b'\\') {
         from += 1;
@@ -51,6 +74,10 @@ pub(super) fn needs_escape(b: &[u8], mut from: usize) -> usize {
             return from + (m.trailing_zeros() / 8) as usize;
         }
         from += 8;
+    }
+    if let Some(w) = tail(b, from) {
+        let m = equal(w, b'"') | equal(w, b'\\') | below(w, 0x20);
+        return at(b, m);
     }
     while from < b.len() && !matches!(b[from], b'"' | b'\\' | 0..=0x1f) {
         from += 1;

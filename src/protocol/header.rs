@@ -77,21 +77,42 @@ fn key(i: usize, v2: bool) -> &'static str {
     }
 }
 
-impl SendMessageRequestHeader {
+/// The fields of a [`SendMessageRequestHeader`] as the send path has them: borrowed, the
+/// properties string moved in, so that writing the header copies each value once (into its
+/// [`ExtFields`] entry) and allocates only for the long ones.
+#[derive(Debug, Clone)]
+pub struct SendHeaderFields<'a> {
+    pub producer_group: &'a str,
+    pub topic: &'a str,
+    pub default_topic: &'a str,
+    pub default_topic_queue_nums: i32,
+    pub queue_id: i32,
+    pub sys_flag: i32,
+    pub born_timestamp: i64,
+    pub flag: i32,
+    pub properties: Option<String>,
+    pub reconsume_times: Option<i32>,
+    pub unit_mode: Option<bool>,
+    pub max_reconsume_times: Option<i32>,
+    pub batch: Option<bool>,
+    pub broker_name: Option<&'a str>,
+}
+
+impl SendHeaderFields<'_> {
     /// The header as extFields: short keys when `v2` (codes 310 / 320 / 325), full names otherwise.
-    pub fn to_ext_fields(&self, v2: bool) -> ExtFields {
+    pub fn to_ext_fields(self, v2: bool) -> ExtFields {
         let mut e = ExtFields::with_capacity(14);
         let flag = |b: bool| if b { "true" } else { "false" };
-        e.push_str(key(0, v2), &self.producer_group);
-        e.push_str(key(1, v2), &self.topic);
-        e.push_str(key(2, v2), &self.default_topic);
+        e.push_str(key(0, v2), self.producer_group);
+        e.push_str(key(1, v2), self.topic);
+        e.push_str(key(2, v2), self.default_topic);
         e.push_int(key(3, v2), self.default_topic_queue_nums);
         e.push_int(key(4, v2), self.queue_id);
         e.push_int(key(5, v2), self.sys_flag);
         e.push_int(key(6, v2), self.born_timestamp);
         e.push_int(key(7, v2), self.flag);
-        if let Some(p) = &self.properties {
-            e.push_str(key(8, v2), p);
+        if let Some(p) = self.properties {
+            e.push(key(8, v2), p);
         }
         if let Some(v) = self.reconsume_times {
             e.push_int(key(9, v2), v);
@@ -105,10 +126,33 @@ impl SendMessageRequestHeader {
         if let Some(v) = self.batch {
             e.push_str(key(12, v2), flag(v));
         }
-        if let Some(v) = &self.broker_name {
+        if let Some(v) = self.broker_name {
             e.push_str(key(13, v2), v);
         }
         e
+    }
+}
+
+impl SendMessageRequestHeader {
+    /// The header as extFields: short keys when `v2` (codes 310 / 320 / 325), full names otherwise.
+    pub fn to_ext_fields(&self, v2: bool) -> ExtFields {
+        SendHeaderFields {
+            producer_group: &self.producer_group,
+            topic: &self.topic,
+            default_topic: &self.default_topic,
+            default_topic_queue_nums: self.default_topic_queue_nums,
+            queue_id: self.queue_id,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            flag: self.flag,
+            properties: self.properties.clone(),
+            reconsume_times: self.reconsume_times,
+            unit_mode: self.unit_mode,
+            max_reconsume_times: self.max_reconsume_times,
+            batch: self.batch,
+            broker_name: self.broker_name.as_deref(),
+        }
+        .to_ext_fields(v2)
     }
 
     /// Reads the header of a send request as the Java broker does

@@ -2,7 +2,7 @@
 //! `processSendResponse`).
 
 use super::compress::Compression;
-use super::header::{HeaderError, SendMessageRequestHeader, SendMessageResponseHeader};
+use super::header::{HeaderError, SendHeaderFields, SendMessageResponseHeader};
 use super::message::{encode_batch, Message};
 use crate::remoting::{RemotingCommand, RequestCode, ResponseCode};
 
@@ -39,10 +39,10 @@ pub fn single_request_with(msg: &Message, to: &SendTarget<'_>, compression: &Com
     if msg.property(super::properties::TRAN_MSG).is_some_and(crate::remoting::java::parse_boolean) {
         sys_flag |= super::transaction::TRANSACTION_PREPARED_TYPE;
     }
-    let header = SendMessageRequestHeader {
-        producer_group: to.producer_group.to_string(),
-        topic: msg.topic.clone(),
-        default_topic: AUTO_CREATE_TOPIC_KEY.to_string(),
+    let header = SendHeaderFields {
+        producer_group: to.producer_group,
+        topic: &msg.topic,
+        default_topic: AUTO_CREATE_TOPIC_KEY,
         default_topic_queue_nums: DEFAULT_TOPIC_QUEUE_NUMS,
         queue_id: to.queue_id,
         sys_flag,
@@ -53,7 +53,7 @@ pub fn single_request_with(msg: &Message, to: &SendTarget<'_>, compression: &Com
         unit_mode: Some(false),
         max_reconsume_times: None,
         batch: Some(false),
-        broker_name: Some(to.broker_name.to_string()),
+        broker_name: Some(to.broker_name),
     };
     let code = if to.smart { RequestCode::SEND_MESSAGE_V2 } else { RequestCode::SEND_MESSAGE };
     RemotingCommand::request(code.code(), header.to_ext_fields(to.smart)).with_body(body)
@@ -62,10 +62,10 @@ pub fn single_request_with(msg: &Message, to: &SendTarget<'_>, compression: &Com
 /// A SEND_BATCH_MESSAGE request (always V2 keys, never compressed). `batch_props` are the
 /// batch's own properties (its UNIQ_KEY, WAIT).
 pub fn batch_request(topic: &str, msgs: &[Message], batch_props: &str, to: &SendTarget<'_>) -> RemotingCommand {
-    let header = SendMessageRequestHeader {
-        producer_group: to.producer_group.to_string(),
-        topic: topic.to_string(),
-        default_topic: AUTO_CREATE_TOPIC_KEY.to_string(),
+    let header = SendHeaderFields {
+        producer_group: to.producer_group,
+        topic,
+        default_topic: AUTO_CREATE_TOPIC_KEY,
         default_topic_queue_nums: DEFAULT_TOPIC_QUEUE_NUMS,
         queue_id: to.queue_id,
         sys_flag: 0,
@@ -76,7 +76,7 @@ pub fn batch_request(topic: &str, msgs: &[Message], batch_props: &str, to: &Send
         unit_mode: Some(false),
         max_reconsume_times: None,
         batch: Some(true),
-        broker_name: Some(to.broker_name.to_string()),
+        broker_name: Some(to.broker_name),
     };
     RemotingCommand::request(RequestCode::SEND_BATCH_MESSAGE.code(), header.to_ext_fields(true))
         .with_body(encode_batch(msgs))

@@ -49,7 +49,7 @@ impl<'a> P<'a> {
             let c = *self.b.get(self.i)?;
             self.i += 1;
             match c {
-                b'"' => return Some(Field::Owned(out.into_boxed_str())),
+                b'"' => return Some(Field::Owned(out)),
                 b'\\' => {
                     let e = *self.b.get(self.i)?;
                     self.i += 1;
@@ -106,13 +106,16 @@ impl<'a> P<'a> {
                     self.i += 1;
                 }
                 let digits = self.i;
-                while self.i < self.b.len() && self.b[self.i].is_ascii_digit() {
+                let mut n: i64 = 0;
+                while let Some(d) = self.b.get(self.i).and_then(|c| c.checked_sub(b'0')).filter(|d| *d < 10) {
+                    // At most 18 digits (checked below), so this cannot overflow.
+                    n = n.wrapping_mul(10).wrapping_add(d as i64);
                     self.i += 1;
                 }
                 if self.i == digits || self.i - digits > 18 || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
                     return None;
                 }
-                let n: i64 = std::str::from_utf8(&self.b[start..self.i]).ok()?.parse().ok()?;
+                let n = if start < digits { -n } else { n };
                 Some(Val::Int(n, start, self.i))
             }
             _ => None,

@@ -86,7 +86,7 @@ impl HeaderVisitor<'_> {
                 let start = b.as_ptr() as usize - self.header.as_ptr() as usize;
                 Field::Backed(start as u32, (start + b.len()) as u32)
             }
-            Cow::Owned(o) => Field::Owned(o.into_boxed_str()),
+            Cow::Owned(o) => Field::Owned(o),
         }
     }
 }
@@ -119,7 +119,7 @@ impl<'de> Visitor<'de> for ExtFieldsSeed<'_, '_> {
         while let Some(k) = map.next_key::<CowStr>()? {
             let v = match map.next_value::<LaxValue>()? {
                 LaxValue::Str(s) => self.0.keep(s),
-                LaxValue::Other(o) => Field::Owned(o.into_boxed_str()),
+                LaxValue::Other(o) => Field::Owned(o),
                 LaxValue::Null => continue,
             };
             f.entries.push((self.0.keep(k), v));

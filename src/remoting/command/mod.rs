@@ -109,15 +109,16 @@ impl LanguageCode {
 #[derive(Clone)]
 enum Field {
     Static(&'static str),
-    Owned(Box<str>),
+    /// Kept as built (a `Box<str>` would reallocate to shrink it).
+    Owned(String),
     Backed(u32, u32),
     /// A short value (a number, a flag, a topic) kept in the entry itself: no allocation.
     Inline(u8, [u8; INLINE]),
 }
 
 /// The longest [`Field::Inline`] value; the enum stays the size of its other variants.
-const INLINE: usize = 22;
-const _: () = assert!(std::mem::size_of::<Field>() == 24);
+const INLINE: usize = 30;
+const _: () = assert!(std::mem::size_of::<Field>() == 32);
 
 impl Field {
     fn inline(s: &str) -> Option<Field> {
@@ -189,21 +190,21 @@ impl ExtFields {
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         let key = key.into();
         let value = value.into();
-        let value = Field::inline(&value).unwrap_or_else(|| Field::Owned(value.into_boxed_str()));
+        let value = Field::inline(&value).unwrap_or_else(|| Field::Owned(value));
         let found = self.iter().position(|(k, _)| k == key);
         if let Some(i) = found {
             self.entries[i].1 = value;
         } else {
             let key = match key {
                 Cow::Borrowed(s) => Field::Static(s),
-                Cow::Owned(s) => Field::Owned(s.into_boxed_str()),
+                Cow::Owned(s) => Field::Owned(s),
             };
             self.entries.push((key, value));
         }
     }
     /// Appends without checking for an earlier value (header builders know their keys are unique).
     pub fn push(&mut self, key: &'static str, value: String) {
-        let value = Field::inline(&value).unwrap_or_else(|| Field::Owned(value.into_boxed_str()));
+        let value = Field::inline(&value).unwrap_or_else(|| Field::Owned(value));
         self.entries.push((Field::Static(key), value));
     }
     /// [`ExtFields::push`] of a borrowed value (copied; short ones without an allocation).

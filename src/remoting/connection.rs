@@ -448,6 +448,17 @@ impl ConnectionPool {
 
     /// A live connection to `addr`, connecting within `timeout` if there is none.
     pub async fn get(&self, addr: &str, timeout: Duration) -> Result<Connection, InvokeError> {
+        // The common case, a live connection and nobody else holding the map: no wait, and the
+        // connect path (a large future: TCP, TLS) stays out of every send's future.
+        if let Ok(map) = self.conns.try_lock() {
+            if let Some(c) = map.get(addr).and_then(|cell| cell.get()).filter(|c| !c.is_closed()) {
+                return Ok(c.clone());
+            }
+        }
+        Box::pin(self.get_or_connect(addr, timeout)).await
+    }
+
+    async fn get_or_connect(&self, addr: &str, timeout: Duration) -> Result<Connection, InvokeError> {
         let cell = {
             let mut map = self.conns.lock().await;
             // The common case, a live connection: no allocation.

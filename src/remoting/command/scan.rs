@@ -39,7 +39,11 @@ fn tail(b: &[u8], from: usize) -> Option<u64> {
 /// The index in `b` of the lowest byte `m` (from the last word of `b`) marks, or `b.len()`.
 #[inline(always)]
 fn at(b: &[u8], m: u64) -> usize {
-    if m == 0 { b.len() } else { b.len() - 8 + (m.trailing_zeros() / 8) as usize }
+    if m == 0 {
+        b.len()
+    } else {
+        b.len() - 8 + (m.trailing_zeros() / 8) as usize
+    }
 }
 
 /// The first index at or after `from` whose byte is `"` or `\`, or `b.len()`.

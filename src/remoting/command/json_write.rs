@@ -1,7 +1,8 @@
 //! Writing a JSON header as fastjson does: integers without allocation, strings with control
-//! characters as `\u00XX` escapes.
+//! characters as `\u00XX` escapes. The header is written into capacity reserved once for its
+//! worst case ([`JsonOut`]): per string there is no reservation, only the scan and the copy.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 pub(super) fn itoa_buf() -> [u8; 20] {
     [0u8; 20]
@@ -25,27 +26,74 @@ pub(super) fn fmt_int(buf: &mut [u8; 20], v: i64) -> &[u8] {
     &buf[i..]
 }
 
-/// Writes `s` as a JSON string. Control characters (the property separators 0x01 / 0x02 among
-/// them) become `\u00XX` escapes, as fastjson writes them.
-pub(super) fn write_json_str(dst: &mut BytesMut, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = s.as_bytes();
-    dst.reserve(bytes.len() + 2);
-    dst.put_u8(b'"');
-    let mut run = 0;
-    loop {
-        let i = super::scan::needs_escape(bytes, run);
-        dst.put_slice(&bytes[run..i]);
-        let Some(&b) = bytes.get(i) else { break };
-        match b {
-            b'"' => dst.put_slice(b"\\\""),
-            b'\\' => dst.put_slice(b"\\\\"),
-            b'\n' => dst.put_slice(b"\\n"),
-            b'\r' => dst.put_slice(b"\\r"),
-            b'\t' => dst.put_slice(b"\\t"),
-            _ => dst.put_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]),
-        }
-        run = i + 1;
+/// The most bytes `s` can take as a JSON string: quotes, and six bytes (`\u00XX`) per byte.
+pub(super) fn json_str_bound(s: &str) -> usize {
+    2 + 6 * s.len()
+}
+
+/// Appends to a `BytesMut` within room reserved up front. Every write checks that it fits (a
+/// wrong bound panics, it never writes past the reservation); [`JsonOut::finish`] sets the length.
+pub(super) struct JsonOut<'a> {
+    dst: &'a mut BytesMut,
+    at: usize,
+    end: usize,
+}
+
+impl<'a> JsonOut<'a> {
+    /// Room for `bound` more bytes.
+    pub(super) fn new(dst: &'a mut BytesMut, bound: usize) -> JsonOut<'a> {
+        dst.reserve(bound);
+        let at = dst.len();
+        JsonOut { end: at + bound, dst, at }
     }
-    dst.put_u8(b'"');
+
+    #[inline(always)]
+    pub(super) fn bytes(&mut self, b: &[u8]) {
+        assert!(self.at + b.len() <= self.end, "JSON header longer than its bound");
+        // SAFETY: `at + b.len() <= end <= capacity` (reserved in `new`, asserted above), and
+        // `b` cannot overlap the spare capacity of `dst`, which we borrow mutably.
+        unsafe {
+            std::ptr::copy_nonoverlapping(b.as_ptr(), self.dst.as_mut_ptr().add(self.at), b.len());
+        }
+        self.at += b.len();
+    }
+
+    #[inline(always)]
+    pub(super) fn byte(&mut self, b: u8) {
+        self.bytes(&[b]);
+    }
+
+    pub(super) fn int(&mut self, v: i64) {
+        let mut buf = itoa_buf();
+        self.bytes(fmt_int(&mut buf, v));
+    }
+
+    /// `s` as a JSON string. Control characters (the property separators 0x01 / 0x02 among them)
+    /// become `\u00XX` escapes, as fastjson writes them.
+    pub(super) fn str(&mut self, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let bytes = s.as_bytes();
+        self.byte(b'"');
+        let mut run = 0;
+        loop {
+            let i = super::scan::needs_escape(bytes, run);
+            self.bytes(&bytes[run..i]);
+            let Some(&b) = bytes.get(i) else { break };
+            match b {
+                b'"' => self.bytes(b"\\\""),
+                b'\\' => self.bytes(b"\\\\"),
+                b'\n' => self.bytes(b"\\n"),
+                b'\r' => self.bytes(b"\\r"),
+                b'\t' => self.bytes(b"\\t"),
+                _ => self.bytes(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]),
+            }
+            run = i + 1;
+        }
+        self.byte(b'"');
+    }
+
+    pub(super) fn finish(self) {
+        // SAFETY: every byte up to `at` was written by `bytes`, within the reserved capacity.
+        unsafe { self.dst.set_len(self.at) }
+    }
 }

@@ -364,26 +364,31 @@ impl RemotingCommand {
     /// The frame as [`encode_into`](Self::encode_into) writes it, under `opaque` in place of the
     /// command's own (a retry, or a resend, of one request: no copy of the command).
     pub fn encode_as(&self, opaque: i32) -> Bytes {
-        let mut b = BytesMut::with_capacity(self.encoded_len_estimate());
+        let mut b = BytesMut::new();
         self.encode_into_as(opaque, &mut b);
         b.freeze()
     }
 
-    fn encoded_len_estimate(&self) -> usize {
-        // The fixed JSON members fit in the slack; a value's escapes in as much again as the value
-        // (a properties string escapes its two separators per pair as six bytes each).
-        let fields: usize = self.ext_fields.iter().map(|(k, v)| k.len() + 2 * v.len() + 6).sum();
-        8 + 160 + fields + self.remark.as_ref().map_or(0, |r| r.len() + 16) + self.body.len()
+    /// The most bytes the header can take.
+    fn header_bound(&self) -> usize {
+        match self.serialize_type {
+            SerializeType::Json => self.json_header_bound(),
+            SerializeType::RocketMq => {
+                let fields: usize = self.ext_fields.iter().map(|(k, v)| 6 + k.len() + v.len()).sum();
+                17 + self.remark.as_ref().map_or(0, |r| r.len()) + fields
+            }
+        }
     }
 
     fn encode_into_as(&self, opaque: i32, dst: &mut BytesMut) {
         let start = dst.len();
-        dst.reserve(8 + 64 + self.ext_fields.len() * 32 + self.body.len());
+        let header_bound = self.header_bound();
+        dst.reserve(8 + header_bound + self.body.len());
         dst.put_u32(0); // total length, patched below
         dst.put_u32(0); // serialize type + header length, patched below
         let header_start = dst.len();
         match self.serialize_type {
-            SerializeType::Json => self.write_json_header(dst, opaque),
+            SerializeType::Json => self.write_json_header(dst, opaque, header_bound),
             SerializeType::RocketMq => self.write_binary_header(dst, opaque),
         }
         let header_len = dst.len() - header_start;
@@ -401,33 +406,44 @@ impl RemotingCommand {
         b.freeze()
     }
 
-    fn write_json_header(&self, dst: &mut BytesMut, opaque: i32) {
-        let mut itoa = itoa_buf();
-        dst.put_slice(b"{\"code\":");
-        dst.put_slice(fmt_int(&mut itoa, self.code as i64));
-        dst.put_slice(b",\"language\":\"");
-        dst.put_slice(self.language.name().as_bytes());
-        dst.put_slice(b"\",\"version\":");
-        dst.put_slice(fmt_int(&mut itoa, self.version as i64));
-        dst.put_slice(b",\"opaque\":");
-        dst.put_slice(fmt_int(&mut itoa, opaque as i64));
-        dst.put_slice(b",\"flag\":");
-        dst.put_slice(fmt_int(&mut itoa, self.flag as i64));
-        if let Some(remark) = &self.remark {
-            dst.put_slice(b",\"remark\":");
-            write_json_str(dst, remark);
+    /// The most bytes the JSON header can take: the fixed members with four integers of at most
+    /// 11 bytes, then the strings at their worst.
+    fn json_header_bound(&self) -> usize {
+        let mut bound = 128 + self.remark.as_deref().map_or(0, |r| 10 + json_str_bound(r));
+        for (k, v) in self.ext_fields.iter() {
+            bound += json_str_bound(k) + json_str_bound(v) + 2;
         }
-        dst.put_slice(b",\"extFields\":{");
+        bound
+    }
+
+    fn write_json_header(&self, dst: &mut BytesMut, opaque: i32, bound: usize) {
+        let mut out = JsonOut::new(dst, bound);
+        out.bytes(b"{\"code\":");
+        out.int(self.code as i64);
+        out.bytes(b",\"language\":\"");
+        out.bytes(self.language.name().as_bytes());
+        out.bytes(b"\",\"version\":");
+        out.int(self.version as i64);
+        out.bytes(b",\"opaque\":");
+        out.int(opaque as i64);
+        out.bytes(b",\"flag\":");
+        out.int(self.flag as i64);
+        if let Some(remark) = &self.remark {
+            out.bytes(b",\"remark\":");
+            out.str(remark);
+        }
+        out.bytes(b",\"extFields\":{");
         for (i, (k, v)) in self.ext_fields.iter().enumerate() {
             if i > 0 {
-                dst.put_u8(b',');
+                out.byte(b',');
             }
-            write_json_str(dst, k);
-            dst.put_u8(b':');
-            write_json_str(dst, v);
+            out.str(k);
+            out.byte(b':');
+            out.str(v);
         }
         // rocketmq-rust's decoder requires serializeTypeCurrentRPC; Java ignores it.
-        dst.put_slice(b"},\"serializeTypeCurrentRPC\":\"JSON\"}");
+        out.bytes(b"},\"serializeTypeCurrentRPC\":\"JSON\"}");
+        out.finish();
     }
 
     fn write_binary_header(&self, dst: &mut BytesMut, opaque: i32) {
@@ -491,7 +507,7 @@ use binary::decode_binary_header;
 use json_read::decode_json_header;
 #[cfg(test)]
 use json_read::decode_json_header_serde;
-use json_write::{fmt_int, itoa_buf, write_json_str};
+use json_write::{json_str_bound, JsonOut};
 
 /// The two JSON header decoders, for `benches/codec.rs` to weigh the hand-written scanner
 /// against serde_json (the scanner is kept only while it pays; README, Benchmarks).

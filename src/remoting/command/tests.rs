@@ -143,6 +143,7 @@ fn ext_fields_insert_replaces() {
 
 #[test]
 fn int_formatting() {
+    use super::json_write::{fmt_int, itoa_buf};
     let mut b = itoa_buf();
     assert_eq!(fmt_int(&mut b, 0), b"0");
     assert_eq!(fmt_int(&mut b, -2147483648), b"-2147483648");

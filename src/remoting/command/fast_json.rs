@@ -19,19 +19,23 @@ enum Val {
 }
 
 impl<'a> P<'a> {
+    #[inline(always)]
     fn ws(&mut self) {
         while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\n' | b'\r' | b'\t') {
             self.i += 1;
         }
     }
+    #[inline(always)]
     fn eat(&mut self, c: u8) -> Option<()> {
         self.ws();
         (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
     }
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.b.get(self.i).copied()
     }
+    #[inline(always)]
     fn string(&mut self) -> Option<Field> {
         self.eat(b'"')?;
         let start = self.i;
@@ -93,6 +97,7 @@ impl<'a> P<'a> {
         self.i += 4;
         u32::from_str_radix(h, 16).ok()
     }
+    #[inline(always)]
     fn value(&mut self) -> Option<Val> {
         match self.peek()? {
             b'"' => self.string().map(Val::Str),

@@ -31,6 +31,22 @@ pub(super) fn json_str_bound(s: &str) -> usize {
     2 + 6 * s.len()
 }
 
+/// Strings up to this long take the one-pass path of [`JsonOut::str`].
+const SHORT: usize = 24;
+
+/// The bytes a JSON string cannot hold as they are: `"`, `\\` and the control characters.
+static ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// Appends to a `BytesMut` within room reserved up front. Every write checks that it fits (a
 /// wrong bound panics, it never writes past the reservation); [`JsonOut::finish`] sets the length.
 pub(super) struct JsonOut<'a> {
@@ -71,8 +87,33 @@ impl<'a> JsonOut<'a> {
     /// `s` as a JSON string. Control characters (the property separators 0x01 / 0x02 among them)
     /// become `\u00XX` escapes, as fastjson writes them.
     pub(super) fn str(&mut self, s: &str) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let bytes = s.as_bytes();
+        if bytes.len() <= SHORT {
+            // Most header strings (keys, numbers, flags, a topic): checked and copied in one pass,
+            // one bounds check for the lot, no call to memcpy.
+            let room = json_str_bound(s);
+            assert!(self.at + room <= self.end, "JSON header longer than its bound");
+            // SAFETY: at most `bytes.len() + 2 <= room` bytes are written from `at`, within the
+            // reservation (asserted above).
+            unsafe {
+                let p = self.dst.as_mut_ptr().add(self.at);
+                *p = b'"';
+                for (i, &c) in bytes.iter().enumerate() {
+                    if ESCAPE[c as usize] {
+                        return self.str_escaped(bytes);
+                    }
+                    *p.add(1 + i) = c;
+                }
+                *p.add(1 + bytes.len()) = b'"';
+            }
+            self.at += bytes.len() + 2;
+            return;
+        }
+        self.str_escaped(bytes);
+    }
+
+    fn str_escaped(&mut self, bytes: &[u8]) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         self.byte(b'"');
         let mut run = 0;
         loop {

@@ -244,7 +244,12 @@ pub async fn run(
         let p = producer.clone();
         let per_send = if content.oneway { 1 } else { content.batch as u64 };
         let oneway = content.oneway;
-        let msgs: Vec<Message> = (1..=per_send).map(|i| content.build(started * per_send + i)).collect();
+        // One message, or a batch (Vec::new allocates nothing for the single send).
+        let (one, msgs): (Option<Message>, Vec<Message>) = if per_send == 1 {
+            (Some(content.build(started + 1)), Vec::new())
+        } else {
+            (None, (1..=per_send).map(|i| content.build(started * per_send + i)).collect())
+        };
         let key = if per_send == 1 { content.sharding_key(started + 1) } else { None };
         let tx = if per_send == 1 { content.transaction(started + 1) } else { None };
         // An ordered send waits for the previous send of its key to end, as an application that
@@ -271,13 +276,13 @@ pub async fn run(
             // storing its output copy little (inline, the largest of these futures was copied
             // several times per send, 12% of its CPU).
             let outcome = if let Some(local) = tx {
-                Box::pin(p.send_in_transaction(msgs.into_iter().next().expect("one message"), local)).await
+                Box::pin(p.send_in_transaction(one.expect("one message"), local)).await
             } else if let Some(key) = key {
-                Box::pin(p.send_ordered(msgs.into_iter().next().expect("one message"), &key, oneway)).await
+                Box::pin(p.send_ordered(one.expect("one message"), &key, oneway)).await
             } else if oneway {
-                Box::pin(p.send_oneway(msgs.into_iter().next().expect("one message"))).await
-            } else if msgs.len() == 1 {
-                Box::pin(p.send(msgs.into_iter().next().expect("one message"))).await
+                Box::pin(p.send_oneway(one.expect("one message"))).await
+            } else if let Some(msg) = one {
+                Box::pin(p.send(msg)).await
             } else {
                 Box::pin(p.send_batch(msgs)).await
             };

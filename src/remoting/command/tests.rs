@@ -148,4 +148,15 @@ fn int_formatting() {
     assert_eq!(fmt_int(&mut b, 0), b"0");
     assert_eq!(fmt_int(&mut b, -2147483648), b"-2147483648");
     assert_eq!(fmt_int(&mut b, 479), b"479");
+    // Every length and sign, as Rust (and Java's Long.toString) writes them.
+    let mut v: i64 = 1;
+    for _ in 0..19 {
+        for x in [v - 1, v, v + 1, v * 5, -v, -v + 1, -(v * 5)] {
+            assert_eq!(fmt_int(&mut b, x), x.to_string().as_bytes(), "{x}");
+        }
+        v = v.saturating_mul(10);
+    }
+    for x in [i64::MIN, i64::MAX, i64::MIN + 1, 10, 99, 100, -10, -99, -100] {
+        assert_eq!(fmt_int(&mut b, x), x.to_string().as_bytes(), "{x}");
+    }
 }

@@ -21,6 +21,10 @@ enum Val {
 impl<'a> P<'a> {
     #[inline(always)]
     fn ws(&mut self) {
+        // Peers write no whitespace between tokens: one compare settles the common case.
+        if self.b.get(self.i).is_some_and(|c| *c > b' ') {
+            return;
+        }
         while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\n' | b'\r' | b'\t') {
             self.i += 1;
         }

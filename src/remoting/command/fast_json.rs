@@ -44,13 +44,11 @@ impl<'a> P<'a> {
         self.eat(b'"')?;
         let start = self.i;
         self.i = scan::quote_or_backslash(self.b, start);
-        match *self.b.get(self.i)? {
-            b'"' => {
-                self.i += 1;
-                return Some(Field::Backed(start as u32, (self.i - 1) as u32));
-            }
-            _ => {} // an escape
+        if *self.b.get(self.i)? == b'"' {
+            self.i += 1;
+            return Some(Field::Backed(start as u32, (self.i - 1) as u32));
         }
+        // Otherwise an escape.
         // Escapes: unescape into an owned string.
         let mut out = String::from(std::str::from_utf8(&self.b[start..self.i]).ok()?);
         loop {

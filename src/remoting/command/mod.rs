@@ -190,7 +190,7 @@ impl ExtFields {
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         let key = key.into();
         let value = value.into();
-        let value = Field::inline(&value).unwrap_or_else(|| Field::Owned(value));
+        let value = Field::inline(&value).unwrap_or(Field::Owned(value));
         let found = self.iter().position(|(k, _)| k == key);
         if let Some(i) = found {
             self.entries[i].1 = value;
@@ -204,7 +204,7 @@ impl ExtFields {
     }
     /// Appends without checking for an earlier value (header builders know their keys are unique).
     pub fn push(&mut self, key: &'static str, value: String) {
-        let value = Field::inline(&value).unwrap_or_else(|| Field::Owned(value));
+        let value = Field::inline(&value).unwrap_or(Field::Owned(value));
         self.entries.push((Field::Static(key), value));
     }
     /// [`ExtFields::push`] of a borrowed value (copied; short ones without an allocation).

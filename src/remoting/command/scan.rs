@@ -33,7 +33,7 @@ fn tail(b: &[u8], from: usize) -> Option<u64> {
     }
     let skip = 8 - (b.len() - from);
     let keep = u64::MAX << (8 * skip);
-    Some((word(b, b.len() - 8) & keep) | (LO * b'a' as u64 & !keep))
+    Some((word(b, b.len() - 8) & keep) | ((LO * b'a' as u64) & !keep))
 }
 
 /// The index in `b` of the lowest byte `m` (from the last word of `b`) marks, or `b.len()`.

@@ -35,7 +35,12 @@ impl Message {
             topic: topic.into(),
             flag: 0,
             body: body.into(),
-            properties: vec![(properties::WAIT.into(), "true".into())],
+            properties: {
+                // Room for what a send adds (UNIQ_KEY, TAGS, KEYS) without growing.
+                let mut props = Vec::with_capacity(4);
+                props.push((properties::WAIT.into(), "true".into()));
+                props
+            },
         }
     }
 

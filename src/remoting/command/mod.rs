@@ -406,10 +406,12 @@ impl RemotingCommand {
         b.freeze()
     }
 
-    /// The most bytes the JSON header can take: the fixed members with four integers of at most
-    /// 11 bytes, then the strings at their worst.
+    /// The most bytes the JSON header can take: the fixed members' 100 bytes of names and
+    /// punctuation, four integers of at most 11 bytes (`-2147483648`), the language's name, then
+    /// the strings at their worst.
     fn json_header_bound(&self) -> usize {
-        let mut bound = 128 + self.remark.as_deref().map_or(0, |r| 10 + json_str_bound(r));
+        let fixed = 100 + 4 * 11 + self.language.name().len();
+        let mut bound = fixed + self.remark.as_deref().map_or(0, |r| 10 + json_str_bound(r));
         for (k, v) in self.ext_fields.iter() {
             bound += json_str_bound(k) + json_str_bound(v) + 2;
         }

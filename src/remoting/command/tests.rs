@@ -160,3 +160,18 @@ fn int_formatting() {
         assert_eq!(fmt_int(&mut b, x), x.to_string().as_bytes(), "{x}");
     }
 }
+
+#[test]
+fn the_longest_fixed_members_fit_the_header_bound() {
+    // No fields to lend slack: the fixed members alone at their longest.
+    for language in [LanguageCode::Java, LanguageCode::NodeJs, LanguageCode::Other] {
+        let mut c = RemotingCommand::request(i32::MIN, ExtFields::new());
+        c.version = i32::MIN;
+        c.flag = i32::MIN;
+        c.language = language;
+        let frame = c.encode_as(i32::MIN);
+        let back = RemotingCommand::decode_frame(frame.slice(4..)).unwrap();
+        assert_eq!((back.code, back.version, back.flag, back.opaque), (i32::MIN, i32::MIN, i32::MIN, i32::MIN));
+        assert_eq!(back.language, language);
+    }
+}

@@ -375,7 +375,8 @@ impl RemotingCommand {
             SerializeType::Json => self.json_header_bound(),
             SerializeType::RocketMq => {
                 let fields: usize = self.ext_fields.iter().map(|(k, v)| 6 + k.len() + v.len()).sum();
-                17 + self.remark.as_ref().map_or(0, |r| r.len()) + fields
+                // code, language, version, opaque, flag, remark length, fields length: 21 bytes.
+                21 + self.remark.as_ref().map_or(0, |r| r.len()) + fields
             }
         }
     }

@@ -64,6 +64,10 @@ static ESCAPE: [bool; 256] = {
 /// wrong bound panics, it never writes past the reservation); [`JsonOut::finish`] sets the length.
 pub(super) struct JsonOut<'a> {
     dst: &'a mut BytesMut,
+    /// The start of `dst`'s spare capacity (taken from `spare_capacity_mut`, so that writing
+    /// through it beyond `dst.len()` is in bounds of what it points into).
+    spare: *mut u8,
+    /// Bytes written into the spare capacity, and how many may be.
     at: usize,
     end: usize,
 }
@@ -72,17 +76,17 @@ impl<'a> JsonOut<'a> {
     /// Room for `bound` more bytes.
     pub(super) fn new(dst: &'a mut BytesMut, bound: usize) -> JsonOut<'a> {
         dst.reserve(bound);
-        let at = dst.len();
-        JsonOut { end: at + bound, dst, at }
+        let spare = dst.spare_capacity_mut().as_mut_ptr().cast::<u8>();
+        JsonOut { dst, spare, at: 0, end: bound }
     }
 
     #[inline(always)]
     pub(super) fn bytes(&mut self, b: &[u8]) {
         assert!(self.at + b.len() <= self.end, "JSON header longer than its bound");
-        // SAFETY: `at + b.len() <= end <= capacity` (reserved in `new`, asserted above), and
+        // SAFETY: `at + b.len() <= end`, the spare room reserved in `new` (asserted above), and
         // `b` cannot overlap the spare capacity of `dst`, which we borrow mutably.
         unsafe {
-            std::ptr::copy_nonoverlapping(b.as_ptr(), self.dst.as_mut_ptr().add(self.at), b.len());
+            std::ptr::copy_nonoverlapping(b.as_ptr(), self.spare.add(self.at), b.len());
         }
         self.at += b.len();
     }
@@ -109,7 +113,7 @@ impl<'a> JsonOut<'a> {
             // SAFETY: at most `bytes.len() + 2 <= room` bytes are written from `at`, within the
             // reservation (asserted above).
             unsafe {
-                let p = self.dst.as_mut_ptr().add(self.at);
+                let p = self.spare.add(self.at);
                 *p = b'"';
                 for (i, &c) in bytes.iter().enumerate() {
                     if ESCAPE[c as usize] {
@@ -147,7 +151,11 @@ impl<'a> JsonOut<'a> {
     }
 
     pub(super) fn finish(self) {
-        // SAFETY: every byte up to `at` was written by `bytes`, within the reserved capacity.
-        unsafe { self.dst.set_len(self.at) }
+        // SAFETY: the `at` bytes after the old length were written above, within the reserved
+        // capacity, and nothing reallocated `dst` meanwhile (we hold it mutably).
+        unsafe {
+            let len = self.dst.len() + self.at;
+            self.dst.set_len(len)
+        }
     }
 }

@@ -120,11 +120,12 @@ impl LatencyFaultTolerance {
     ) -> FaultUpdate {
         let looked_up = if isolation { table.isolation_latency() } else { latency };
         let window = table.not_available_duration(looked_up);
-        if !self.items.contains_key(broker) {
-            let item = FaultItem { broker: broker.clone(), latency, available_at: now, reachable: true };
-            self.items.insert(broker.clone(), item);
-        }
-        let item = self.items.get_mut(broker).expect("inserted above");
+        let item = self.items.entry(broker.clone()).or_insert_with(|| FaultItem {
+            broker: broker.clone(),
+            latency,
+            available_at: now,
+            reachable: true,
+        });
         item.latency = latency;
         item.reachable = reachable;
         let before = item.available_at;

@@ -128,6 +128,9 @@ impl Field {
             Field::Inline(s.len() as u8, buf)
         })
     }
+    fn of_string(s: String) -> Field {
+        Field::inline(&s).unwrap_or(Field::Owned(s))
+    }
     fn of_str(s: &str) -> Field {
         Field::inline(s).unwrap_or_else(|| Field::Owned(s.into()))
     }
@@ -189,8 +192,7 @@ impl ExtFields {
     /// Sets `key`, replacing an earlier value.
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         let key = key.into();
-        let value = value.into();
-        let value = Field::inline(&value).unwrap_or(Field::Owned(value));
+        let value = Field::of_string(value.into());
         let found = self.iter().position(|(k, _)| k == key);
         if let Some(i) = found {
             self.entries[i].1 = value;
@@ -204,8 +206,7 @@ impl ExtFields {
     }
     /// Appends without checking for an earlier value (header builders know their keys are unique).
     pub fn push(&mut self, key: &'static str, value: String) {
-        let value = Field::inline(&value).unwrap_or(Field::Owned(value));
-        self.entries.push((Field::Static(key), value));
+        self.entries.push((Field::Static(key), Field::of_string(value)));
     }
     /// [`ExtFields::push`] of a borrowed value (copied; short ones without an allocation).
     pub fn push_str(&mut self, key: &'static str, value: &str) {

@@ -17,6 +17,10 @@
 //! - the time a timed-out attempt waited: 1-2 s past its timeout on both (the response-table
 //!   scan), within 100 ms.
 //!
+//! A 5.2+ client heartbeats a broker as soon as its connection opens (mqtui `--java 5.3.3` too);
+//! a fault set once both brokers have served waits for those heartbeats, so that where the
+//! heartbeat lands (before the fault, as on a client that has been up a while) is not a race.
+//!
 //! Not compared, as Java does not determine it: the broker of an attempt after one made with no
 //! time left (`RemotingTooMuchRequestException`): it follows from the fault updates of the other
 //! sends that failed at the same scan, which Java's callback threads make in any order, and in
@@ -245,8 +249,29 @@ fn reduce(lines: &[Value], every_broker: bool, timeout_ms: u64, from_ms: i64) ->
     run
 }
 
+/// Waits until each of `brokers` has answered a heartbeat: the one a 5.2+ client sends when its
+/// connection opens. The Java client sends it from its channel-event thread, which on a loaded
+/// machine was once late enough that the hang had begun: the heartbeat then timed out and
+/// closed the connection, and the sends waiting on it failed as "send request failed" rather
+/// than timing out. A fault set before that heartbeat would make the comparison a race.
+fn await_heartbeats(cluster: &DemoCluster, brokers: &[&str]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = cluster.stats();
+        if brokers.iter().all(|b| stats.iter().any(|s| s.name == *b && s.heartbeats > 0)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no heartbeat on the new connection to {brokers:?} within 10 s (a 5.2+ client sends one)"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn one_case(version: &str, case: &Case, classes: &(PathBuf, String)) -> (Run, Run, (u32, usize, usize)) {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let heartbeats_on_open = mqtui::producer::JavaVersion::parse(version).unwrap().heartbeats_on_open();
     let (count, rate) = (COUNT, RATE);
     let side = |java: bool| -> (Vec<Value>, i64) {
         let cluster = rt.block_on(DemoCluster::start(ClusterConfig { brokers: 2, ..Default::default() })).unwrap();
@@ -281,15 +306,27 @@ fn one_case(version: &str, case: &Case, classes: &(PathBuf, String)) -> (Run, Ru
         let stop = std::sync::atomic::AtomicBool::new(false);
         let lines = std::thread::scope(|scope| {
             let lines = run_side(cmd, || match case.when {
-                When::AfterBothServed => apply(true),
+                When::AfterBothServed => {
+                    if heartbeats_on_open {
+                        await_heartbeats(&cluster, &brokers);
+                    }
+                    apply(true)
+                }
                 When::Flapping(ms) => {
+                    // The first down phase begins now, not whenever the toggling thread is
+                    // first scheduled (on a loaded machine that was more than the 10 ms after
+                    // which sends count, and a send to the broker still up got in).
+                    let _ = cluster.set_fault(FAULTED, BrokerFault { down: true, ..Default::default() });
                     let (stop, cluster) = (&stop, &cluster);
                     scope.spawn(move || {
                         let mut down = true;
-                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                            let _ = cluster.set_fault(FAULTED, BrokerFault { down, ..Default::default() });
-                            down = !down;
+                        loop {
                             std::thread::sleep(Duration::from_millis(ms));
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                                break;
+                            }
+                            down = !down;
+                            let _ = cluster.set_fault(FAULTED, BrokerFault { down, ..Default::default() });
                         }
                     });
                 }

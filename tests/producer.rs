@@ -670,3 +670,21 @@ async fn a_connection_the_broker_closes_fails_fast_from_5_1_4_and_waits_for_the_
         }
     }
 }
+
+/// From 5.2 on, a connection to a broker, once open, heartbeats it at once (`onChannelActive`);
+/// 4.9.8 and 5.1.4 wait for the round (1 s after start, then every 30 s). The first round here
+/// finds no routes (nothing was sent by 1 s), so only the new connections can have heartbeated.
+#[tokio::test(start_paused = true)]
+async fn from_5_2_a_new_connection_to_a_broker_heartbeats_it_at_once() {
+    for java in JavaVersion::ALL {
+        let c = cluster(2).await;
+        let p = java_producer(&c, java, true);
+        tokio::time::sleep(ms(1500)).await;
+        let outcomes = join_all((0..8).map(|_| p.send(msg()))).await;
+        check_accounting(&p, &outcomes);
+        tokio::time::sleep(ms(100)).await;
+        let beats: Vec<u64> = c.stats().iter().map(|s| s.heartbeats).collect();
+        let expected = if java >= JavaVersion::V5_3_3 { vec![1, 1] } else { vec![0, 0] };
+        assert_eq!(beats, expected, "{java}: heartbeats per broker");
+    }
+}

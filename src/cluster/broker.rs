@@ -27,6 +27,8 @@ pub struct BrokerStats {
     pub requests: u64,
     /// Send requests (single or batch).
     pub sends: u64,
+    /// HEART_BEAT requests answered.
+    pub heartbeats: u64,
     /// Messages stored (a batch counts each member).
     pub messages: u64,
     /// Body bytes stored.
@@ -107,6 +109,7 @@ pub fn due_ms(props: &str, now_ms: i64) -> Option<i64> {
 struct Counters {
     requests: AtomicU64,
     sends: AtomicU64,
+    heartbeats: AtomicU64,
     messages: AtomicU64,
     bytes: AtomicU64,
     duplicates: AtomicU64,
@@ -227,6 +230,7 @@ impl BrokerCore {
             addr: self.addr.lock().unwrap().to_string(),
             requests: c.requests.load(Ordering::Relaxed),
             sends: c.sends.load(Ordering::Relaxed),
+            heartbeats: c.heartbeats.load(Ordering::Relaxed),
             messages: c.messages.load(Ordering::Relaxed),
             bytes: c.bytes.load(Ordering::Relaxed),
             distinct_keys: c.distinct.load(Ordering::Relaxed),
@@ -526,6 +530,7 @@ impl Handler for BrokerCore {
         let resp = match RequestCode::from_code(req.code) {
             _ if is_send => self.handle_send(&req, &fault, peer),
             Some(RequestCode::HEART_BEAT) => {
+                self.counters.heartbeats.fetch_add(1, Ordering::Relaxed);
                 self.tx.heartbeat(peer, &req.body);
                 RemotingCommand::response_to(&req, ResponseCode::SUCCESS.code(), None)
             }

@@ -1,6 +1,7 @@
 //! The client's presence on the brokers, as the Java client's `MQClientInstance` keeps it:
 //! HEART_BEAT (34) to the master of every broker the routes name, 1 s after start and every 30 s,
-//! one broker after the other, each a sync request with the API timeout (3 s); UNREGISTER_CLIENT
+//! one broker after the other, each a sync request with the API timeout (3 s); from 5.2 on also
+//! to a broker as soon as a connection to it opens (`onChannelActive`); UNREGISTER_CLIENT
 //! (35) when the producer shuts down. So the producer shows in `mqadmin producerConnection`.
 //!
 //! A heartbeat that times out closes its connection (`clientCloseSocketIfTimeout`, default true
@@ -8,6 +9,7 @@
 //! failed" (5.1.4+, `failFast`) or wait for the response-table scan (4.9.8). That is how a Java
 //! application meets a hung broker, and so how mqtui does.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,33 +52,56 @@ impl Producer {
         all
     }
 
-    /// One round: a heartbeat to every known master, one after the other.
+    /// One round: a heartbeat to every known master, one after the other; none if another
+    /// heartbeat is under way (`lockHeartbeat.tryLock()`).
     pub async fn send_heartbeats(&self) {
-        let inner = &self.inner;
+        let Some(_held) = HeartbeatLock::try_take(&self.inner.heartbeat_busy) else {
+            tracing::warn!("heartbeat round skipped: another heartbeat is under way");
+            return;
+        };
         for (broker, addr) in self.known_masters() {
-            let mut cmd = RemotingCommand::request(RequestCode::HEART_BEAT.code(), ExtFields::new());
-            cmd.body = heartbeat_body(&inner.client_id, &inner.config.group).into();
-            inner.pool.sign(&mut cmd);
-            let timeout = inner.config.api_timeout;
-            let begin = Instant::now();
-            let conn = match inner.pool.get(&self.connect_addr(&addr), timeout).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::debug!(%broker, %addr, error = %e, "heartbeat: cannot connect");
-                    continue;
-                }
-            };
-            let left = timeout.saturating_sub(begin.elapsed());
-            match conn.invoke(cmd, left).await {
-                Ok(r) if r.code == 0 => tracing::trace!(%broker, "heartbeat"),
-                Ok(r) => tracing::debug!(%broker, code = r.code, remark = ?r.remark, "heartbeat refused"),
-                Err(InvokeError::Timeout(_)) => {
-                    // invokeSync: close the socket on a timeout (5.x: unless little time was left).
-                    tracing::warn!(%broker, %addr, "heartbeat timed out: closing the connection, as the Java client does");
-                    conn.close();
-                }
-                Err(e) => tracing::debug!(%broker, error = %e, "heartbeat failed"),
+            self.heartbeat(&broker, &addr).await;
+        }
+    }
+
+    /// A connection to `conn_addr` has opened: a heartbeat to the broker there, if the routes
+    /// name one (5.2+ `onChannelActive`, `sendHeartbeatToBroker(.., strictLockMode = false)`:
+    /// none, and no warning, while another heartbeat is under way).
+    pub async fn heartbeat_on_open(&self, conn_addr: &str) {
+        let Some((broker, addr)) = self.known_masters().into_iter().find(|(_, a)| self.connect_addr(a) == conn_addr)
+        else {
+            return;
+        };
+        if let Some(_held) = HeartbeatLock::try_take(&self.inner.heartbeat_busy) {
+            self.heartbeat(&broker, &addr).await;
+        }
+    }
+
+    /// One HEART_BEAT, a sync request within the API timeout.
+    async fn heartbeat(&self, broker: &str, addr: &str) {
+        let inner = &self.inner;
+        let mut cmd = RemotingCommand::request(RequestCode::HEART_BEAT.code(), ExtFields::new());
+        cmd.body = heartbeat_body(&inner.client_id, &inner.config.group).into();
+        inner.pool.sign(&mut cmd);
+        let timeout = inner.config.api_timeout;
+        let begin = Instant::now();
+        let conn = match inner.pool.get(&self.connect_addr(addr), timeout).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(%broker, %addr, error = %e, "heartbeat: cannot connect");
+                return;
             }
+        };
+        let left = timeout.saturating_sub(begin.elapsed());
+        match conn.invoke(cmd, left).await {
+            Ok(r) if r.code == 0 => tracing::trace!(%broker, "heartbeat"),
+            Ok(r) => tracing::debug!(%broker, code = r.code, remark = ?r.remark, "heartbeat refused"),
+            Err(InvokeError::Timeout(_)) => {
+                // invokeSync: close the socket on a timeout (5.x: unless little time was left).
+                tracing::warn!(%broker, %addr, "heartbeat timed out: closing the connection, as the Java client does");
+                conn.close();
+            }
+            Err(e) => tracing::debug!(%broker, error = %e, "heartbeat failed"),
         }
     }
 
@@ -102,6 +127,41 @@ impl Producer {
         });
         futures::future::join_all(calls).await;
     }
+}
+
+/// `lockHeartbeat` as the Java client takes it: try, never wait.
+struct HeartbeatLock<'a>(&'a AtomicBool);
+
+impl<'a> HeartbeatLock<'a> {
+    fn try_take(busy: &'a AtomicBool) -> Option<HeartbeatLock<'a>> {
+        busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).ok().map(|_| HeartbeatLock(busy))
+    }
+}
+
+impl Drop for HeartbeatLock<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Heartbeats when a connection opens (5.2+), for a producer whose version does so: one
+/// connection after the other, as the Java client's single `NettyEventExecutor` thread handles
+/// its channel events.
+pub(super) fn on_open(inner: &Arc<Inner>) {
+    if !inner.config.java.heartbeats_on_open() {
+        return;
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    inner.pool.set_on_open(Box::new(move |addr| {
+        let _ = tx.send(addr.to_string());
+    }));
+    let weak = Arc::downgrade(inner);
+    tokio::spawn(async move {
+        while let Some(addr) = rx.recv().await {
+            let Some(inner) = weak.upgrade() else { return };
+            Producer { inner }.heartbeat_on_open(&addr).await;
+        }
+    });
 }
 
 /// Starts the heartbeat task of a producer (it stops when the producer is dropped).

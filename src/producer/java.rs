@@ -11,6 +11,7 @@
 //! | connect failure | thrown in the caller: raw `connect to X failed`, isolation | same, reachable = false | `operationFail`: "unknown reason", reachable = true |
 //! | connection closed by the peer | requests wait for the scan (a timeout) | "send request failed" at once | same |
 //! | GO_AWAY (1500) | a broker error | a broker error | reconnect, resend once; twice: "send request failed" |
+//! | heartbeat when a connection to a broker opens | no | no | yes |
 //! | labels | "wait response timeout Nms", "unknow reseaon" | same | "wait response timeout, cost=N", "unknown reason" |
 
 use std::fmt;
@@ -85,6 +86,12 @@ impl JavaVersion {
     /// not, they wait for the response-table scan.
     pub fn fails_fast_on_close(self) -> bool {
         self >= JavaVersion::V5_1_4
+    }
+
+    /// Whether a connection to a broker, once open, sends it a heartbeat at once (5.2+,
+    /// `MQClientInstance`'s `ChannelEventListener.onChannelActive`).
+    pub fn heartbeats_on_open(self) -> bool {
+        self >= JavaVersion::V5_3_3
     }
 
     /// Whether the remoting client handles GO_AWAY itself (5.2+).

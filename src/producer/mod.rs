@@ -190,6 +190,8 @@ struct Inner {
     /// `clientIP@instanceName`, as the heartbeats name this client.
     client_id: String,
     heartbeats: Mutex<Option<JoinHandle<()>>>,
+    /// A heartbeat is under way (`lockHeartbeat`).
+    heartbeat_busy: AtomicBool,
     sender: sender::AsyncSender,
 }
 
@@ -253,11 +255,13 @@ impl Producer {
             scan: java::ResponseScan::started_at(Instant::now()),
             client_id: format!("{}@{}", crate::protocol::msgid::local_ipv4(), std::process::id()),
             heartbeats: Mutex::new(None),
+            heartbeat_busy: AtomicBool::new(false),
             sender,
         });
         Producer::answer_check_backs(&inner);
         if inner.config.heartbeats {
             *inner.heartbeats.lock().unwrap() = Some(heartbeat::start(&inner));
+            heartbeat::on_open(&inner);
         }
         let weak = Arc::downgrade(&inner);
         let period = inner.config.route_refresh;

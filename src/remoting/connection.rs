@@ -408,7 +408,13 @@ pub struct ConnectionPool {
     /// In-process endpoints reached without TLS (the `--chaos` proxies, which speak TLS on
     /// their way to the broker).
     plain: Arc<std::sync::RwLock<std::collections::HashSet<String>>>,
+    /// Told the address of every connection this pool opens (set once, later): the Java
+    /// client's `ChannelEventListener.onChannelActive`.
+    on_open: Arc<std::sync::OnceLock<OnOpen>>,
 }
+
+/// What a pool calls with the address of each connection it opens.
+pub type OnOpen = Box<dyn Fn(&str) + Send + Sync>;
 
 impl ConnectionPool {
     pub fn new() -> Self {
@@ -437,6 +443,11 @@ impl ConnectionPool {
     /// calls are ignored).
     pub fn set_server_requests(&self, handler: Arc<dyn ServerRequests>) {
         let _ = self.server_requests.set(handler);
+    }
+
+    /// Who is told of each connection opened from now on (once; later calls are ignored).
+    pub fn set_on_open(&self, on_open: OnOpen) {
+        let _ = self.on_open.set(on_open);
     }
 
     /// Signs `cmd` when the pool has credentials (after its fields and body are final).
@@ -476,7 +487,16 @@ impl ConnectionPool {
         };
         let handler = self.server_requests.get().cloned();
         let tls = self.tls.as_deref().filter(|_| !self.plain.read().unwrap().contains(addr));
-        let conn = cell.get_or_try_init(|| Connection::connect_with(addr, timeout, handler, tls)).await.cloned();
+        let conn = cell
+            .get_or_try_init(|| async {
+                let conn = Connection::connect_with(addr, timeout, handler, tls).await?;
+                if let Some(on_open) = self.on_open.get() {
+                    on_open(addr);
+                }
+                Ok(conn)
+            })
+            .await
+            .cloned();
         if conn.is_err() {
             // Forget the failed attempt so the next caller tries again.
             let mut map = self.conns.lock().await;

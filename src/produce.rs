@@ -7,13 +7,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::cli::{Output, ProduceArgs};
-use crate::producer::load::{self, StopAfter};
-use crate::producer::Producer;
+use crate::producer::load::StopAfter;
 use crate::report::{self, Summary};
 use crate::stats::RunStats;
 
-// What the run is made of comes from the engine (the console builds its run there too).
-pub use crate::engine::*;
+// The run comes from the engine (the console starts its run there too); this is one view of it.
+use crate::engine::run::{Run, RunEnd, RunOptions};
+pub use crate::engine::{StartError, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_START, EXIT_THRESHOLD};
 
 /// Writes chunks to stdout on a thread of its own.
 struct StdoutWriter {
@@ -58,45 +58,22 @@ impl StdoutWriter {
 
 /// Runs `mqtui produce`; returns the exit code.
 pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8, StartError> {
-    crate::protocol::message::validate_topic(&args.producer.topic).map_err(|e| StartError::config(e.to_string()))?;
-    let content = content(&args.producer)?;
-    // The topic sends go to (the first of --input's when its lines all name their own).
-    let topic = content.topics()[0].to_string();
-    let target = target(&args.producer, "healthy").await?;
-    let producer = Producer::new(producer_config(&args.producer, &target));
-    let producer_started = Instant::now();
-    let route = producer.lookup(&topic).await.map_err(|e| StartError::start(format!("cannot start: {e}")))?;
-    let _chaos_task = start_chaos(&target, &route).await?;
-    // Can this host reach the brokers the route names? (A container-internal address is the
-    // usual reason it cannot.)
-    let unreachable = unreachable_brokers(&route).await;
-    if !unreachable.is_empty() {
-        let lines: Vec<String> = unreachable.iter().map(|(b, a, e)| format!("{b} at {a}: {e}")).collect();
-        let hint = "the route's broker addresses are what the brokers registered (brokerIP1); if they are \
-                    container-internal or private addresses, set brokerIP1 to one clients can reach";
-        if unreachable.len() == route.brokers.len() {
-            return Err(StartError::start(format!(
-                "cannot start: no broker of topic {} is reachable from here: {}; {hint}",
-                topic,
-                lines.join("; ")
-            )));
-        }
-        eprintln!(
-            "mqtui: warning: some brokers of topic {} are not reachable from here: {}; {hint}",
-            topic,
-            lines.join("; ")
-        );
+    let opts = RunOptions {
+        default_scenario: "healthy",
+        default_rate: None,
+        strict: true,
+        thresholds: args.thresholds.clone(),
+    };
+    let mut run = Run::start(&args.producer, opts).await?;
+    for w in &run.warnings {
+        eprintln!("mqtui: warning: {w}");
     }
-
-    let settings = load_settings(&args.producer, &target, None)?;
-    let run_info = run_info(&args.producer, &target, &producer, &settings, content.topics().join(","));
     // A run with stages lasts as long as they do, unless told otherwise.
-    let staged = settings.shape.as_ref().map(|s| s.length()).filter(|d| !d.is_zero());
+    let staged = run.initial.shape.as_ref().map(|s| s.length()).filter(|d| !d.is_zero());
     let duration = args.duration.map(Duration::from_secs_f64).or(staged.filter(|_| args.count.is_none()));
     let stop = StopAfter { count: args.count.or(if duration.is_none() { Some(1000) } else { None }), duration };
-    let (_settings_tx, settings_rx) = watch::channel(settings.clone());
     // Operator warnings (a name server gone, a route kept from cache) go to stderr as they come.
-    let mut warnings = producer.subscribe_warnings();
+    let mut warnings = run.producer.subscribe_warnings();
     let warn_task = tokio::spawn(async move {
         while let Ok(w) = warnings.recv().await {
             eprintln!("mqtui: warning: {w}");
@@ -104,14 +81,12 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     });
     let (tx, mut rx) = mpsc::channel(args.producer.concurrency as usize * 2 + 64);
     if args.start_delay_ms > 0 {
-        tokio::time::sleep_until(producer_started + Duration::from_millis(args.start_delay_ms)).await;
+        tokio::time::sleep_until(run.producer_started + Duration::from_millis(args.start_delay_ms)).await;
     }
     let started = Instant::now();
-    let status = std::sync::Arc::new(load::LoadStatus::default());
-    let thresholds: Vec<_> = args.thresholds.iter().chain(&target.thresholds).cloned().collect();
+    let thresholds = run.thresholds.clone();
     // Stops the driver: the caller's cancel (Ctrl-C), or --abort-on-fail.
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let stop_tx = std::sync::Arc::new(stop_tx);
+    let stop_tx = run.stopper();
     {
         let (mut cancel, stop_tx) = (cancel, stop_tx.clone());
         tokio::spawn(async move {
@@ -124,21 +99,10 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         });
     }
     let mut aborted_by: Option<String> = None;
-    let recorder = start_recorder(
-        &args.producer,
-        run_info.clone(),
-        started,
-        chrono::Local::now(),
-        &target,
-        &producer,
-        settings_rx.clone(),
-        Some(&route),
-    )?;
-    let driver =
-        tokio::spawn(load::run(producer.clone(), content, settings_rx, stop, stop_rx, Some(tx), status.clone()));
+    run.start_sending(started, chrono::Local::now(), stop, Some(tx))?;
 
     let mut stats = RunStats::new(started);
-    for b in &route.brokers {
+    for b in run.route.iter().flat_map(|r| r.brokers.iter()) {
         stats.broker(b);
     }
     // Output is written by a thread of its own: a slow reader of stdout slows new sends (the
@@ -217,40 +181,25 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
             );
         }
     }
-    let _ = driver.await;
+    run.sent().await;
     // Unknown transactions: stay up (connections, heartbeats) to answer the brokers' check-backs.
-    if stats.tx_unknown > 0 {
-        let wait = Duration::from_millis(args.producer.transaction_wait_ms.unwrap_or(15_000));
-        let until = Instant::now() + wait;
-        while producer.counters().check_backs < stats.tx_unknown && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    run.answer_check_backs(stats.tx_unknown).await;
     warn_task.abort();
-    // UNREGISTER_CLIENT, as DefaultMQProducer.shutdown() (the API timeout bounds it).
-    producer.shutdown().await;
     if progress {
         eprint!("\r\x1b[2K");
     }
     let elapsed = last_end.saturating_duration_since(started);
-    let mut summary = Summary::new(&stats, elapsed, last_end, producer.name_server_lookups(), run_info);
-    summary.not_started = status.not_started();
+    let producer = run.producer.clone();
+    let mut summary = Summary::new(&stats, elapsed, last_end, producer.name_server_lookups(), run.info.clone());
+    summary.not_started = run.status.not_started();
     summary.thresholds = thresholds.iter().map(|t| t.check(&stats, elapsed)).collect();
     summary.aborted_by = aborted_by;
     if let Some(t) = &mut summary.transactions {
         t.check_backs = producer.counters().check_backs;
         t.check_answer = producer.config().transaction_check.java_name();
     }
-    if let Some(r) = recorder {
-        let end = crate::record::writer::EndInfo {
-            elapsed,
-            not_started: summary.not_started,
-            name_server_lookups: summary.name_server_lookups,
-            aborted_by: summary.aborted_by.clone(),
-        };
-        if let Err(e) = r.finish(end).await {
-            eprintln!("mqtui: error: the recording is incomplete: {e}");
-        }
+    if let Some(Err(e)) = run.finish(RunEnd { elapsed, aborted_by: summary.aborted_by.clone() }).await {
+        eprintln!("mqtui: error: the recording is incomplete: {e}");
     }
     let written = match args.output {
         Output::Jsonl | Output::Json => {
@@ -263,9 +212,6 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     }
     out.send(buf).await;
     out.finish().await;
-    if let Some(c) = &target.demo {
-        c.shutdown();
-    }
     Ok(if summary.thresholds.iter().any(|t| !t.ok) {
         EXIT_THRESHOLD
     } else if summary.failed > 0 {

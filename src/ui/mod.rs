@@ -34,16 +34,16 @@ use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use app::{App, Controls, Overlay, RunContext};
 use theme::Theme;
 
 use crate::cli::ConsoleArgs;
+use crate::engine::run::{Run, RunEnd, RunOptions};
 use crate::engine::StartError;
-use crate::producer::load::{self, StopAfter};
-use crate::producer::{EventStream, Producer};
+use crate::producer::load::StopAfter;
+use crate::producer::EventStream;
 
 /// Below this the layout cannot show the brokers and the sends; a message says so instead.
 pub const MIN_WIDTH: u16 = 60;
@@ -164,109 +164,50 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         theme = theme.monochrome();
     }
-    crate::protocol::message::validate_topic(&args.producer.topic).map_err(|e| StartError::config(e.to_string()))?;
-    let content = crate::engine::content(&args.producer)?;
-    // The topic sends go to (the first of --input's when its lines all name their own).
-    let main_topic = content.topics()[0].to_string();
     // The producer (and the demo cluster) get a thread of their own: the hot path never shares a
     // thread with drawing, and a single-threaded runtime has no cross-thread wake-ups.
     let engine = Engine::start().map_err(|e| StartError::start(format!("cannot start the producer thread: {e}")))?;
     yield_to_the_producer();
+    let (wall_base, clock_base) = (chrono::Local::now(), Instant::now());
     let pargs = args.producer.clone();
-    let target = engine.run(async move { crate::engine::target(&pargs, "demo").await }).await??;
-    let producer = {
-        let _in = engine.handle.enter();
-        Producer::new(crate::engine::producer_config(&args.producer, &target))
-    };
-    let mut events = producer.subscribe_outcomes();
-    let settings = crate::engine::load_settings(&args.producer, &target, Some(200.0))?;
+    // The console opens whatever the route lookup says (it shows why among its warnings).
+    let opts =
+        RunOptions { default_scenario: "demo", default_rate: Some(200.0), strict: false, thresholds: Vec::new() };
+    let mut run = engine.run(async move { Run::start(&pargs, opts).await }).await??;
+    let producer = run.producer.clone();
+    let mut events = run.subscribe();
     let ctx = RunContext {
-        target: target.description.clone(),
-        topic: content.topics().join(","),
+        target: run.target.description.clone(),
+        topic: run.info.topic.clone(),
         brokers: args.producer.brokers as usize,
         attempt_timeout: args.producer.attempt_timeout_ms.map(Duration::from_millis),
         java: producer.config().java,
-        wall_base: chrono::Local::now(),
-        clock_base: Instant::now(),
+        wall_base,
+        clock_base,
     };
-    let mut app = App::new(ctx, theme, settings, producer.fault_table(), producer.fault_avoidance());
+    let mut app = App::new(ctx, theme, run.initial.clone(), producer.fault_table(), producer.fault_avoidance());
     // The route first, so the brokers show before the first send completes.
-    let (p, topic) = (producer.clone(), main_topic.clone());
-    let lookup = engine.run(async move { tokio::time::timeout(Duration::from_secs(5), p.lookup(&topic)).await });
-    let mut first_route = None;
-    match lookup.await? {
-        Ok(Ok(info)) => {
-            first_route = Some(info.clone());
-            for b in &info.brokers {
-                app.live.broker(b);
-            }
-            let unreachable = engine.run({
-                let info = info.clone();
-                async move { crate::engine::unreachable_brokers(&info).await }
-            });
-            for (b, a, e) in unreachable.await? {
-                app.live.warnings.push_back((
-                    Instant::now(),
-                    format!("{b} at {a} is not reachable from here ({e}): the route's addresses are what brokers registered (brokerIP1)"),
-                ));
-            }
-            let (t, route) = (target.clone(), info.clone());
-            // The task runs on the producer's runtime until it stops.
-            let _chaos_task = engine.run(async move { crate::engine::start_chaos(&t, &route).await }).await??;
-        }
-        Ok(Err(e)) => app.live.warnings.push_back((Instant::now(), e.to_string())),
-        Err(_) => app.live.warnings.push_back((Instant::now(), "route lookup did not answer within 5 s".into())),
+    for b in run.route.iter().flat_map(|r| r.brokers.iter()) {
+        app.live.broker(b);
     }
-    let (settings_tx, settings_rx) = watch::channel(app.settings.clone());
-    let (cancel_tx, cancel_rx) = watch::channel(false);
-    let load_status = std::sync::Arc::new(load::LoadStatus::default());
-    // --record: from the run's start (the console's clock base), on the producer's thread.
-    let recorder = {
+    for w in &run.warnings {
+        app.live.warnings.push_back((Instant::now(), w.clone()));
+    }
+    let settings = run.settings().expect("the settings' control is taken once");
+    // The recorder (--record, from the console's clock base) and the load driver, on the
+    // producer's thread; the cluster view's data too, refreshed every 5 s.
+    let cluster_view = {
         let _in = engine.handle.enter();
-        let info =
-            crate::engine::run_info(&args.producer, &target, &producer, &app.settings, content.topics().join(","));
-        crate::engine::start_recorder(
-            &args.producer,
-            info,
-            app.ctx.clock_base,
-            app.ctx.wall_base,
-            &target,
-            &producer,
-            settings_rx.clone(),
-            first_route.as_deref(),
-        )?
+        run.start_sending(clock_base, wall_base, StopAfter::default(), None)?;
+        run.watch_cluster()
     };
-    let driver = engine.handle.spawn(load::run(
-        producer.clone(),
-        content,
-        settings_rx,
-        StopAfter::default(),
-        cancel_rx,
-        None,
-        load_status.clone(),
-    ));
-    // The cluster view's data, refreshed every 5 s on the producer's thread.
-    let cluster_view: std::sync::Arc<std::sync::Mutex<Option<(Instant, crate::admin::ClusterView)>>> =
-        Default::default();
-    {
-        let (view, namesrvs, topic) = (cluster_view.clone(), target.namesrvs.clone(), main_topic.clone());
-        let tls = target.tls.clone();
-        engine.handle.spawn(async move {
-            let pool = crate::remoting::ConnectionPool::new().with_tls(tls);
-            loop {
-                let v = crate::admin::fetch_view(&pool, &namesrvs, &topic).await;
-                *view.lock().unwrap() = Some((Instant::now(), v));
-                tokio::time::sleep(Duration::from_secs(5)).await;
-            }
-        });
-    }
     app.controls = Some(Controls {
         cluster_view,
         producer,
-        cluster: target.demo.clone(),
-        chaos: target.chaos.clone(),
-        settings: settings_tx,
-        load: load_status.clone(),
+        cluster: run.target.demo.clone(),
+        chaos: run.target.chaos.clone(),
+        settings,
+        load: run.status.clone(),
     });
     app.refresh_injected();
 
@@ -290,8 +231,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     CONSOLE_LIVE.store(false, std::sync::atomic::Ordering::SeqCst);
     ratatui::restore();
     if let Some(report) = OTHER_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        let _ = cancel_tx.send(true);
-        driver.abort();
+        let _ = run.stopper().send(true);
         return Err(StartError {
             code: 101,
             message: format!("internal error, the console stopped: {report} (also in the log)"),
@@ -313,28 +253,13 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
             n.sent as f64 / secs.max(0.001)
         );
     }
-    let _ = cancel_tx.send(true);
-    driver.abort();
-    if let Some(r) = recorder {
-        let end = crate::record::writer::EndInfo {
-            elapsed: app.ctx.clock_base.elapsed(),
-            not_started: load_status.not_started(),
-            name_server_lookups: app.controls.as_ref().map_or(0, |c| c.producer.name_server_lookups()),
-            aborted_by: None,
-        };
-        match engine.run(async move { r.finish(end).await }).await {
-            Ok(Ok(path)) => println!("mqtui: recorded to {} (mqtui report {0})", path.display()),
-            Ok(Err(e)) => eprintln!("mqtui: error: the recording is incomplete: {e}"),
-            Err(e) => eprintln!("mqtui: error: the recording is incomplete: {}", e.message),
-        }
-    }
-    if let Some(c) = &app.controls {
-        // UNREGISTER_CLIENT, as DefaultMQProducer.shutdown() (the API timeout bounds it).
-        let p = c.producer.clone();
-        let _ = engine.run(async move { p.shutdown().await }).await;
-    }
-    if let Some(c) = &target.demo {
-        c.shutdown();
+    // The end: UNREGISTER_CLIENT, the recording closed, the demo cluster stopped.
+    let end = RunEnd { elapsed: clock_base.elapsed(), aborted_by: None };
+    match engine.run(async move { run.finish(end).await }).await {
+        Ok(Some(Ok(path))) => println!("mqtui: recorded to {} (mqtui report {0})", path.display()),
+        Ok(Some(Err(e))) => eprintln!("mqtui: error: the recording is incomplete: {e}"),
+        Ok(None) => {}
+        Err(e) => eprintln!("mqtui: error: the recording is incomplete: {}", e.message),
     }
     drop(app);
     drop(engine);

@@ -1,8 +1,10 @@
 //! What a run is made of, for every front end (the console, `mqtui produce`, the recorder):
 //! where it sends (the demo cluster, name servers, `--chaos` proxies, each with its scenario),
 //! the producer's configuration, the load settings and shape, what the messages carry, the
-//! recorder, and the exit codes. The front ends build their run from here and only read its
-//! events.
+//! recorder, and the exit codes; [`run::Run`] puts them together. The front ends start a run
+//! and only read its events.
+
+pub mod run;
 
 use std::time::Duration;
 
@@ -42,7 +44,7 @@ impl StartError {
 }
 
 /// The run's settings as the summary and a recording's first line echo them.
-pub fn run_info(
+fn run_info(
     args: &ProducerArgs,
     target: &Target,
     producer: &Producer,
@@ -67,7 +69,7 @@ pub fn run_info(
 
 /// Starts `--record`, if asked, reading `producer`'s events from now on; `origin` is the run's start.
 #[allow(clippy::too_many_arguments)]
-pub fn start_recorder(
+fn start_recorder(
     args: &ProducerArgs,
     run: RunInfo,
     origin: Instant,
@@ -92,7 +94,7 @@ pub fn start_recorder(
 
 /// The faults injected now, per broker, as the console shows them (the demo cluster's or the
 /// chaos proxies'), for a recording.
-pub fn injected_reader(target: &Target) -> Option<crate::record::writer::Injected> {
+fn injected_reader(target: &Target) -> Option<crate::record::writer::Injected> {
     if let Some(c) = target.demo.clone() {
         return Some(Box::new(move || {
             c.broker_names().into_iter().filter_map(|n| c.fault(&n).ok().map(|f| (n, f.to_string()))).collect()
@@ -124,7 +126,7 @@ pub struct Target {
 }
 
 /// Starts the demo cluster when asked (or when no name server is given) and its scenario.
-pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Target, StartError> {
+async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Target, StartError> {
     if let Some(ns) = &args.namesrv {
         let tls = args.tls.client().map_err(StartError::config)?;
         let chaos_scenario = match (&args.scenario, args.chaos) {
@@ -200,7 +202,7 @@ pub async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Targe
     })
 }
 
-pub fn producer_config(args: &ProducerArgs, target: &Target) -> ProducerConfig {
+fn producer_config(args: &ProducerArgs, target: &Target) -> ProducerConfig {
     let namesrvs = target.namesrvs.clone();
     ProducerConfig {
         addr_map: target
@@ -241,11 +243,7 @@ pub fn producer_config(args: &ProducerArgs, target: &Target) -> ProducerConfig {
 /// The load settings of `args` (and of the scenario's `[[stage]]`/`[burst]`, which the command
 /// line's replace): `default_rate` when no --rate is given (`max`: none), the open model when
 /// there is a schedule unless --load-model says closed.
-pub fn load_settings(
-    args: &ProducerArgs,
-    target: &Target,
-    default_rate: Option<f64>,
-) -> Result<LoadSettings, StartError> {
+fn load_settings(args: &ProducerArgs, target: &Target, default_rate: Option<f64>) -> Result<LoadSettings, StartError> {
     use crate::producer::schedule::LoadModel;
     use crate::producer::shape::{Burst, Shape};
     let stages = args.stages.as_ref().map_or_else(|| target.stages.clone(), |s| s.0.clone());
@@ -272,7 +270,7 @@ pub fn load_settings(
 
 /// What the sends carry, from the command line and `--input`; files are read (and every input
 /// line checked) here, before anything is sent.
-pub fn content(args: &ProducerArgs) -> Result<Content, StartError> {
+fn content(args: &ProducerArgs) -> Result<Content, StartError> {
     if args.compress == crate::protocol::compress::CompressionType::Zlib && args.compress_level > 9 {
         return Err(StartError::config(format!("--compress-level {}: zlib's levels are 0-9", args.compress_level)));
     }
@@ -350,7 +348,7 @@ fn read_file_or_stdin(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// `--chaos`: proxies in front of the route's brokers, and the scenario on them.
-pub async fn start_chaos(
+async fn start_chaos(
     target: &Target,
     route: &crate::producer::TopicPublishInfo,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, StartError> {
@@ -364,7 +362,7 @@ pub async fn start_chaos(
 
 /// The brokers of `route` whose master address does not accept a connection within a second:
 /// (broker, address, why).
-pub async fn unreachable_brokers(route: &crate::producer::TopicPublishInfo) -> Vec<(String, String, String)> {
+async fn unreachable_brokers(route: &crate::producer::TopicPublishInfo) -> Vec<(String, String, String)> {
     let checks = route.brokers.iter().map(|b| async move {
         let Some(addr) = route.route.master_addr(b) else {
             return Some((b.to_string(), "(none)".to_string(), "no master address in the route".to_string()));

@@ -312,23 +312,11 @@ impl Chaos {
             }
         }
         let me = self.clone();
-        Ok(tokio::spawn(async move {
-            let mut start = tokio::time::Instant::now();
-            loop {
-                for step in &scenario.steps {
-                    tokio::time::sleep_until(start + step.at).await;
-                    if let crate::cluster::Target::Broker(b) = &step.target {
-                        let _ = me.update_fault(b, |f| step.change.apply_broker(f));
-                    }
-                }
-                match scenario.repeat_every {
-                    Some(p) => {
-                        start += p;
-                        tokio::time::sleep_until(start).await;
-                    }
-                    None => return,
-                }
+        Ok(crate::cluster::runner::spawn(scenario, move |_, step| {
+            if let crate::cluster::Target::Broker(b) = &step.target {
+                let _ = me.update_fault(b, |f| step.change.apply_broker(f));
             }
+            true
         }))
     }
 }

@@ -8,6 +8,7 @@ pub mod fault;
 mod listener;
 mod namesrv;
 mod order;
+pub mod runner;
 pub mod scenario;
 mod transaction;
 
@@ -292,30 +293,11 @@ impl DemoCluster {
     /// drive it with a paused clock.
     pub fn run_scenario(&self, scenario: Scenario) -> Result<(), ClusterError> {
         self.check_scenario(&scenario)?;
-        // Steps at 0 s hold from the start: applied before this returns.
-        let first = scenario.steps.iter().take_while(|s| s.at.is_zero()).count();
-        for step in &scenario.steps[..first] {
-            self.apply_step(&scenario.name, step);
-        }
         let weak = Arc::downgrade(&self.inner);
-        let task = tokio::spawn(async move {
-            let mut start = tokio::time::Instant::now();
-            let mut skip = first;
-            loop {
-                for step in scenario.steps.iter().skip(skip) {
-                    tokio::time::sleep_until(start + step.at).await;
-                    let Some(inner) = weak.upgrade() else { return };
-                    DemoCluster { inner }.apply_step(&scenario.name, step);
-                }
-                skip = 0;
-                match scenario.repeat_every {
-                    Some(period) => {
-                        start += period;
-                        tokio::time::sleep_until(start).await;
-                    }
-                    None => return,
-                }
-            }
+        let task = runner::spawn(scenario, move |scenario, step| {
+            let Some(inner) = weak.upgrade() else { return false };
+            DemoCluster { inner }.apply_step(&scenario.name, step);
+            true
         });
         if let Some(old) = self.inner.scenario_task.lock().unwrap().replace(task) {
             old.abort();

@@ -59,6 +59,7 @@ impl StdoutWriter {
 /// Runs `mqtui produce`; returns the exit code.
 pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8, StartError> {
     let opts = RunOptions {
+        command: "produce",
         default_scenario: "healthy",
         default_rate: None,
         strict: true,

@@ -74,6 +74,7 @@ async fn a_replay_shows_the_live_screens_at_the_same_moments() {
     }
     let file = std::env::temp_dir().join(format!("mqtui-replay-{}.jsonl.zst", std::process::id()));
     let run = RunInfo {
+        command: "console".into(),
         target: app.ctx.target.clone(),
         topic: TOPIC.into(),
         java: producer.config().java.to_string(),

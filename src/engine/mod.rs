@@ -45,6 +45,7 @@ impl StartError {
 
 /// The run's settings as the summary and a recording's first line echo them.
 fn run_info(
+    command: &str,
     args: &ProducerArgs,
     target: &Target,
     producer: &Producer,
@@ -52,6 +53,7 @@ fn run_info(
     topic: String,
 ) -> RunInfo {
     RunInfo {
+        command: command.to_string(),
         target: target.description.clone(),
         topic,
         java: producer.config().java.to_string(),

@@ -25,6 +25,8 @@ use crate::stats::threshold::Threshold;
 
 /// How a front end wants its run started.
 pub struct RunOptions {
+    /// "produce" or "console": the recording and its report say which ran.
+    pub command: &'static str,
     /// The scenario of the demo cluster when none is named ("healthy" headless, "demo" in the
     /// console).
     pub default_scenario: &'static str,
@@ -125,7 +127,7 @@ impl Run {
                 ));
             }
         }
-        let info = run_info(args, &target, &producer, &initial, content.topics().join(","));
+        let info = run_info(opts.command, args, &target, &producer, &initial, content.topics().join(","));
         let thresholds = opts.thresholds.iter().chain(&target.thresholds).cloned().collect();
         let (settings_tx, settings_rx) = watch::channel(initial.clone());
         let (stop_tx, stop_rx) = watch::channel(false);

@@ -15,6 +15,10 @@ use crate::protocol::transaction::LocalState;
 /// first line of a recording.
 #[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
 pub struct RunInfo {
+    /// Which command ran: "produce" (absent in the file: recordings before there was a console
+    /// one say nothing) or "console".
+    #[serde(default = "produce_command", skip_serializing_if = "is_produce_command")]
+    pub command: String,
     pub target: String,
     pub topic: String,
     /// The Java client version whose send path ran.
@@ -33,6 +37,14 @@ pub struct RunInfo {
     /// 500 every 5s"; absent for a constant rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape: Option<String>,
+}
+
+fn produce_command() -> String {
+    "produce".into()
+}
+
+fn is_produce_command(c: &String) -> bool {
+    c == "produce"
 }
 
 /// One line of a recording.
@@ -407,6 +419,18 @@ impl RecFault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_says_which_command_ran_and_older_recordings_were_produce() {
+        let old = r#"{"target":"t","topic":"T","java":"5.3.3","fault_table":"5.x","fault_avoidance":false,
+            "timeout_ms":3000,"attempt_timeout_ms":null,"retries":2,"load_model":"closed","rate":null,"concurrency":64}"#;
+        let mut info: RunInfo = serde_json::from_str(old).unwrap();
+        assert_eq!(info.command, "produce");
+        assert!(!serde_json::to_string(&info).unwrap().contains("command"), "produce stays as it was written");
+        info.command = "console".into();
+        let back: RunInfo = serde_json::from_str(&serde_json::to_string(&info).unwrap()).unwrap();
+        assert_eq!(back.command, "console");
+    }
 
     #[test]
     fn a_send_survives_the_round_trip_through_its_line() {

@@ -342,7 +342,8 @@ impl Summary {
         let r = &self.run;
         writeln!(
             w,
-            "mqtui produce · {} · topic {} · Java {} · fault table {} · avoidance {} · timeout {} ms · attempt timeout {} · retries {}",
+            "mqtui {} · {} · topic {} · Java {} · fault table {} · avoidance {} · timeout {} ms · attempt timeout {} · retries {}",
+            r.command,
             r.target,
             r.topic,
             r.java,

@@ -171,8 +171,13 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     let (wall_base, clock_base) = (chrono::Local::now(), Instant::now());
     let pargs = args.producer.clone();
     // The console opens whatever the route lookup says (it shows why among its warnings).
-    let opts =
-        RunOptions { default_scenario: "demo", default_rate: Some(200.0), strict: false, thresholds: Vec::new() };
+    let opts = RunOptions {
+        command: "console",
+        default_scenario: "demo",
+        default_rate: Some(200.0),
+        strict: false,
+        thresholds: Vec::new(),
+    };
     let mut run = engine.run(async move { Run::start(&pargs, opts).await }).await??;
     let producer = run.producer.clone();
     let mut events = run.subscribe();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::{StartError, EXIT_FAILED, EXIT_OK};
+use crate::exit::{StartError, EXIT_FAILED, EXIT_OK};
 use crate::protocol::route::{ClusterInfo, TopicRouteData, PERM_READ, PERM_WRITE};
 use crate::remoting::codes::response_code_label;
 use crate::remoting::{ConnectionPool, ExtFields, NameServers, RemotingCommand, RequestCode, ResponseCode};

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod content;
 pub mod engine;
+pub mod exit;
 pub mod logging;
 pub mod offline;
 pub mod produce;

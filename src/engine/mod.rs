@@ -18,30 +18,7 @@ use crate::producer::load::LoadSettings;
 use crate::producer::{parse_namesrvs, Producer, ProducerConfig};
 use crate::report::RunInfo;
 
-/// Exit codes (a contract): 0 nothing failed, 1 some sends failed, 2 bad flags or config,
-/// 3 could not start (no name server, no route, a port in use), 4 a threshold failed.
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_CONFIG: u8 = 2;
-pub const EXIT_START: u8 = 3;
-/// A `--threshold` (or a scenario's `[[threshold]]`) failed; it wins over 1.
-pub const EXIT_THRESHOLD: u8 = 4;
-
-/// An error that ends the command before it sends anything.
-#[derive(Debug)]
-pub struct StartError {
-    pub code: u8,
-    pub message: String,
-}
-
-impl StartError {
-    pub fn config(message: impl Into<String>) -> Self {
-        StartError { code: EXIT_CONFIG, message: message.into() }
-    }
-    pub fn start(message: impl Into<String>) -> Self {
-        StartError { code: EXIT_START, message: message.into() }
-    }
-}
+pub use crate::exit::{StartError, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_START, EXIT_THRESHOLD};
 
 /// The run's settings as the summary and a recording's first line echo them.
 fn run_info(

@@ -3,8 +3,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use mqtui::cli::{Cli, ClusterArgs, Command};
+use mqtui::cli::{ClusterArgs, Command};
 use mqtui::cluster::{ClusterConfig, DemoCluster, Scenario};
 use tokio::sync::watch;
 
@@ -15,11 +14,13 @@ const EXIT_START: u8 = 3;
 fn main() -> ExitCode {
     // Readable panic reports; the console's own hook (ratatui::init) restores the terminal first.
     let _ = color_eyre::install();
-    if let Err(e) = mqtui::cli::apply_config_file() {
-        eprintln!("mqtui: {e}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
-    let cli = Cli::parse();
+    let cli = match mqtui::cli::parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("mqtui: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let _guard = match mqtui::logging::init(&cli.log_level) {
         Ok(g) => Some(g),
         Err(e) => {

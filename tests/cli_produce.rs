@@ -230,9 +230,27 @@ fn the_config_file_sets_defaults_and_a_bad_one_is_named_with_its_line() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.toml") && err.contains("line 3") && err.contains("timeout-sm"), "{err}");
 
-    std::fs::write(&bad, "timeout-ms = \"soon\"\n").unwrap();
+    std::fs::write(&bad, "retries = 1\ntimeout-ms = \"soon\"\n").unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_mqtui")).args(["produce"]).env("MQTUI_CONFIG", &bad).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "a bad value is a bad flag");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 2") && err.contains("'soon'") && err.contains("timeout-ms"), "{err}");
+
+    // The environment wins over the file; the file's values are the flags' defaults.
+    let o = Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(["produce", "--count", "5", "--output", "json"])
+        .env("MQTUI_CONFIG", &good)
+        .env("MQTUI_TIMEOUT_MS", "2500")
+        .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
+        .output()
+        .unwrap();
+    assert_eq!(lines(&o)[0]["run"]["timeout_ms"], 2500, "{}", String::from_utf8_lossy(&o.stderr));
+    let help = Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(["produce", "--help"])
+        .env("MQTUI_CONFIG", &good)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("[default: 1500]"), "--help shows the file's default");
 }
 
 #[test]

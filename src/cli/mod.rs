@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
 
+mod config;
 mod offline;
+pub use config::{command_with_config, config_path, parse};
 pub use offline::{CompareArgs, ReplayArgs, ReportArgs, ReportFormat};
 
 #[derive(Debug, Parser)]
@@ -506,117 +508,6 @@ impl ClusterArgs {
     pub fn namesrv_addr(&self) -> SocketAddr {
         SocketAddr::new(self.bind, self.port)
     }
-}
-
-/// Where the config file is: `MQTUI_CONFIG`, else `$XDG_CONFIG_HOME/mqtui/config.toml`, else
-/// `~/.config/mqtui/config.toml`.
-pub fn config_path() -> Option<std::path::PathBuf> {
-    if let Some(p) = std::env::var_os("MQTUI_CONFIG").filter(|p| !p.is_empty()) {
-        return Some(p.into());
-    }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|d| !d.is_empty())
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")))?;
-    Some(base.join("mqtui").join("config.toml"))
-}
-
-/// A config file's value for a flag, as the command line would give it.
-fn config_value(key: &str, value: &toml::Value) -> Result<String, String> {
-    Ok(match value {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Integer(i) => i.to_string(),
-        toml::Value::Float(f) => f.to_string(),
-        toml::Value::Boolean(b) => b.to_string(),
-        other => return Err(format!("'{key}' must be a single value, not {}", other.type_str())),
-    })
-}
-
-/// The flags a config file may set: those with an environment variable (the settings; not
-/// `--config`-like ones), by long name, in every (sub)command that has them.
-fn settable(cmd: &clap::Command, key: &str) -> bool {
-    cmd.get_arguments().any(|a| a.get_long() == Some(key) && a.get_env().is_some_and(|e| e != "MQTUI_CONFIG"))
-        || cmd.get_subcommands().any(|sc| settable(sc, key))
-}
-
-/// `cmd` with `value` as the default of its flag `--key` and of every subcommand's; each is
-/// checked by the flag's own value parser first.
-fn with_default(mut cmd: clap::Command, key: &str, value: &'static str) -> Result<clap::Command, clap::Error> {
-    let ids: Vec<clap::Id> =
-        cmd.get_arguments().filter(|a| a.get_long() == Some(key)).map(|a| a.get_id().clone()).collect();
-    for id in ids {
-        if let Some(arg) = cmd.get_arguments().find(|a| *a.get_id() == id) {
-            // The flag's own value parser, alone (its relations to other flags left out).
-            let probe = clap::Arg::new("value")
-                .long("value")
-                .value_parser(arg.get_value_parser().clone())
-                .action(clap::ArgAction::Set);
-            clap::Command::new("mqtui")
-                .no_binary_name(true)
-                .arg(probe)
-                .try_get_matches_from([format!("--value={value}")])?;
-        }
-        cmd = cmd.mut_arg(id, |a| a.default_value(value));
-    }
-    let subs: Vec<String> = cmd.get_subcommands().map(|sc| sc.get_name().to_string()).collect();
-    for name in subs {
-        let sub = cmd.find_subcommand(&name).cloned().expect("listed");
-        let sub = with_default(sub, key, value)?;
-        cmd = cmd.mut_subcommand(&name, |_| sub);
-    }
-    Ok(cmd)
-}
-
-/// The command definition with the config file's values as the defaults of their flags: a
-/// typed config, read by the flags' own value parsers, below the command line and the
-/// environment (clap's order: command line, then `MQTUI_*`, then these). Keys are flag names
-/// (`timeout-ms` or `timeout_ms`). Errors name the file and the line.
-pub fn command_with_config() -> Result<(clap::Command, Option<std::path::PathBuf>), String> {
-    let cmd = <Cli as clap::CommandFactory>::command();
-    let Some(path) = config_path() else { return Ok((cmd, None)) };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::env::var_os("MQTUI_CONFIG").is_none() => {
-            return Ok((cmd, None))
-        }
-        Err(e) => return Err(format!("config file {}: {e}", path.display())),
-    };
-    let table: toml::Table =
-        text.parse().map_err(|e: toml::de::Error| format!("config file {}: {e}", path.display()))?;
-    let line_of = |key: &str| {
-        text.lines()
-            .position(|l| {
-                let l = l.trim_start();
-                l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
-            })
-            .map_or(String::new(), |i| format!(", line {}", i + 1))
-    };
-    let mut cmd = cmd;
-    for (key, value) in &table {
-        let at = || format!("config file {}{}", path.display(), line_of(key));
-        let flag = key.replace('_', "-");
-        if !settable(&cmd, &flag) {
-            return Err(format!("{}: unknown key '{key}' (keys are flag names, e.g. timeout-ms = 3000)", at()));
-        }
-        let v = config_value(key, value).map_err(|e| format!("{}: {e}", at()))?;
-        // Once per process, before anything runs: the command definition keeps it.
-        let v: &'static str = Box::leak(v.into_boxed_str());
-        cmd = with_default(cmd, &flag, v).map_err(|e| {
-            let why = e.to_string();
-            let why = why.lines().next().unwrap_or_default().trim_start_matches("error: ");
-            let why = why.replace("'--value <value>'", &format!("'{key}'"));
-            format!("{}: {why}", at())
-        })?;
-    }
-    Ok((cmd, Some(path)))
-}
-
-/// The command line, with the config file's defaults under it; a bad config file is an error
-/// (exit 2), a bad command line is clap's (help, version and usage errors as clap prints them).
-pub fn parse() -> Result<Cli, String> {
-    let (cmd, _) = command_with_config()?;
-    let matches = cmd.get_matches();
-    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(|e| e.to_string())
 }
 
 fn parse_transaction(s: &str) -> Result<crate::content::TxMix, String> {

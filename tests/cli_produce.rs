@@ -245,6 +245,17 @@ fn the_config_file_sets_defaults_and_a_bad_one_is_named_with_its_line() {
         .output()
         .unwrap();
     assert_eq!(lines(&o)[0]["run"]["timeout_ms"], 2500, "{}", String::from_utf8_lossy(&o.stderr));
+    // --demo wins over the file's name server (a default, not a flag given).
+    let remote = dir.join("remote.toml");
+    std::fs::write(&remote, "namesrv = \"127.0.0.1:1\"\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(["produce", "--demo", "--count", "5", "--output", "json"])
+        .env("MQTUI_CONFIG", &remote)
+        .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(lines(&o)[0]["run"]["target"].as_str().unwrap().starts_with("demo cluster"));
     let help = Command::new(env!("CARGO_BIN_EXE_mqtui"))
         .args(["produce", "--help"])
         .env("MQTUI_CONFIG", &good)

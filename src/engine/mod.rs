@@ -106,7 +106,8 @@ pub struct Target {
 
 /// Starts the demo cluster when asked (or when no name server is given) and its scenario.
 async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Target, StartError> {
-    if let Some(ns) = &args.namesrv {
+    // --demo wins over a name server given as a default (the config file's).
+    if let Some(ns) = args.namesrv.as_ref().filter(|_| !args.demo) {
         let tls = args.tls.client().map_err(StartError::config)?;
         let chaos_scenario = match (&args.scenario, args.chaos) {
             (Some(s), false) => {

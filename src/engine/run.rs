@@ -56,6 +56,8 @@ pub struct Run {
     pub status: Arc<LoadStatus>,
     /// When the producer was created (--start-delay-ms counts from here).
     pub producer_started: Instant,
+    /// The main topic (the first of --input's when its lines all name their own).
+    pub topic: String,
     settings_tx: Option<watch::Sender<LoadSettings>>,
     settings_rx: watch::Receiver<LoadSettings>,
     stop_tx: Arc<watch::Sender<bool>>,
@@ -89,19 +91,17 @@ impl Run {
         // Headless waits for the lookup's own timeouts (one per name server); the console
         // opens within 5 s whatever the name servers do.
         let lookup = match opts.strict {
-            true => Ok(producer.lookup(&topic).await),
-            false => tokio::time::timeout(Duration::from_secs(5), producer.lookup(&topic)).await,
+            true => producer.lookup(&topic).await.map_err(|e| e.to_string()),
+            false => match tokio::time::timeout(Duration::from_secs(5), producer.lookup(&topic)).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err("route lookup did not answer within 5 s".to_string()),
+            },
         };
-        let route = match (lookup, opts.strict) {
-            (Ok(Ok(route)), _) => Some(route),
-            (Ok(Err(e)), true) => return Err(StartError::start(format!("cannot start: {e}"))),
-            (Err(_), true) => unreachable!("no timeout when strict"),
-            (Ok(Err(e)), false) => {
-                warnings.push(e.to_string());
-                None
-            }
-            (Err(_), false) => {
-                warnings.push("route lookup did not answer within 5 s".into());
+        let route = match lookup {
+            Ok(route) => Some(route),
+            Err(e) if opts.strict => return Err(StartError::start(format!("cannot start: {e}"))),
+            Err(e) => {
+                warnings.push(e);
                 None
             }
         };
@@ -141,6 +141,7 @@ impl Run {
             thresholds,
             status: Arc::new(LoadStatus::default()),
             producer_started,
+            topic,
             settings_tx: Some(settings_tx),
             settings_rx,
             stop_tx: Arc::new(stop_tx),
@@ -228,10 +229,10 @@ impl Run {
     /// Returns where the recording went, or why it is incomplete.
     pub async fn finish(mut self, end: RunEnd) -> Option<Result<std::path::PathBuf, String>> {
         let _ = self.stop_tx.send(true);
-        for t in [self.driver.take().map(|d| d.abort_handle()), self.cluster_task.take().map(|t| t.abort_handle())]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(d) = self.driver.take() {
+            d.abort();
+        }
+        if let Some(t) = self.cluster_task.take() {
             t.abort();
         }
         self.producer.shutdown().await;
@@ -257,8 +258,7 @@ impl Run {
     /// 5 s by a task of the run's runtime.
     pub fn watch_cluster(&mut self) -> Arc<std::sync::Mutex<Option<(Instant, crate::admin::ClusterView)>>> {
         let view: Arc<std::sync::Mutex<Option<(Instant, crate::admin::ClusterView)>>> = Default::default();
-        let (v, namesrvs, topic) = (view.clone(), self.target.namesrvs.clone(), self.info.topic.clone());
-        let topic = topic.split(',').next().unwrap_or_default().to_string();
+        let (v, namesrvs, topic) = (view.clone(), self.target.namesrvs.clone(), self.topic.clone());
         let tls = self.target.tls.clone();
         self.cluster_task = Some(tokio::spawn(async move {
             let pool = crate::remoting::ConnectionPool::new().with_tls(tls);

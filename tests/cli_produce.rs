@@ -256,6 +256,22 @@ fn the_config_file_sets_defaults_and_a_bad_one_is_named_with_its_line() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(lines(&o)[0]["run"]["target"].as_str().unwrap().starts_with("demo cluster"));
+    // --chaos takes the file's name server (a default) as one given on the command line; with
+    // none at all it is a bad flag.
+    let o = Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(["produce", "--chaos", "--count", "1"])
+        .env("MQTUI_CONFIG", &remote)
+        .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "the file's dead name server: {}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(["produce", "--chaos"])
+        .env("MQTUI_CONFIG", &good)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--chaos needs --namesrv"));
     let help = Command::new(env!("CARGO_BIN_EXE_mqtui"))
         .args(["produce", "--help"])
         .env("MQTUI_CONFIG", &good)

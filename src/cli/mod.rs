@@ -336,7 +336,7 @@ pub struct ProducerArgs {
     pub no_fault_avoidance: bool,
     /// Fault injection on a real cluster without touching it: a proxy in front of each broker
     /// (the console's fault keys and --scenario act on it).
-    #[arg(long, env = "MQTUI_CHAOS", requires = "namesrv")]
+    #[arg(long, env = "MQTUI_CHAOS")]
     pub chaos: bool,
     /// ACL 1.0 access key (with --secret-key): every request is signed.
     #[arg(long, env = "MQTUI_ACCESS_KEY", requires = "secret_key")]

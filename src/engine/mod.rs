@@ -106,6 +106,11 @@ pub struct Target {
 
 /// Starts the demo cluster when asked (or when no name server is given) and its scenario.
 async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Target, StartError> {
+    // Checked here, not by clap's `requires`: a name server from the config file is a flag's
+    // default, which `requires` does not count.
+    if args.chaos && (args.namesrv.is_none() || args.demo) {
+        return Err(StartError::config("--chaos needs --namesrv: it proxies a real cluster's brokers"));
+    }
     // --demo wins over a name server given as a default (the config file's).
     if let Some(ns) = args.namesrv.as_ref().filter(|_| !args.demo) {
         let tls = args.tls.client().map_err(StartError::config)?;

@@ -4,6 +4,7 @@
 //! [`cluster`] is the embedded demo cluster, the server side of the same wire code.
 
 pub mod admin;
+pub mod alloc;
 pub mod chaos;
 pub mod cli;
 pub mod cluster;

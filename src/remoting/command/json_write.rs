@@ -1,6 +1,6 @@
 //! Writing a JSON header as fastjson does: integers without allocation, strings with control
-//! characters as `\u00XX` escapes. The header is written into capacity reserved once for its
-//! worst case ([`JsonOut`]): per string there is no reservation, only the scan and the copy.
+//! characters as `\u00XX` escapes. The header is written into spare capacity ([`JsonOut`]):
+//! per string there is no reservation, only a room check, the scan and the copy.
 
 use bytes::BytesMut;
 
@@ -60,30 +60,54 @@ static ESCAPE: [bool; 256] = {
     t
 };
 
-/// Appends to a `BytesMut` within room reserved up front. Every write checks that it fits (a
-/// wrong bound panics, it never writes past the reservation); [`JsonOut::finish`] sets the length.
+/// Appends to a `BytesMut` through its spare capacity. Every write checks that it fits and
+/// grows the buffer when it does not (rarely: [`JsonOut::new`] reserves for the usual header),
+/// so no bound has to be computed first; [`JsonOut::finish`] sets the length.
 pub(super) struct JsonOut<'a> {
     dst: &'a mut BytesMut,
     /// The start of `dst`'s spare capacity (taken from `spare_capacity_mut`, so that writing
     /// through it beyond `dst.len()` is in bounds of what it points into).
     spare: *mut u8,
-    /// Bytes written into the spare capacity, and how many may be.
+    /// Bytes written into the spare capacity, and how many fit.
     at: usize,
     end: usize,
 }
 
 impl<'a> JsonOut<'a> {
-    /// Room for `bound` more bytes.
-    pub(super) fn new(dst: &'a mut BytesMut, bound: usize) -> JsonOut<'a> {
-        dst.reserve(bound);
-        let spare = dst.spare_capacity_mut().as_mut_ptr().cast::<u8>();
-        JsonOut { dst, spare, at: 0, end: bound }
+    /// Room for `likely` more bytes to begin with.
+    pub(super) fn new(dst: &'a mut BytesMut, likely: usize) -> JsonOut<'a> {
+        dst.reserve(likely);
+        let spare = dst.spare_capacity_mut();
+        let end = spare.len();
+        JsonOut { spare: spare.as_mut_ptr().cast::<u8>(), dst, at: 0, end }
+    }
+
+    /// Room for `n` more bytes from `at`.
+    #[inline(always)]
+    fn room(&mut self, n: usize) {
+        if self.at + n > self.end {
+            self.grow(n);
+        }
+    }
+
+    /// Keeps what is written, then reserves at least `n` more bytes (the spare pointer moves
+    /// with the buffer).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, n: usize) {
+        // SAFETY: the `at` bytes after the length were written, within the spare capacity.
+        unsafe { self.dst.set_len(self.dst.len() + self.at) };
+        self.dst.reserve(n.max(512));
+        let spare = self.dst.spare_capacity_mut();
+        self.end = spare.len();
+        self.spare = spare.as_mut_ptr().cast::<u8>();
+        self.at = 0;
     }
 
     #[inline(always)]
     pub(super) fn bytes(&mut self, b: &[u8]) {
-        assert!(self.at + b.len() <= self.end, "JSON header longer than its bound");
-        // SAFETY: `at + b.len() <= end`, the spare room reserved in `new` (asserted above), and
+        self.room(b.len());
+        // SAFETY: `at + b.len() <= end`, within the spare capacity (made so just above), and
         // `b` cannot overlap the spare capacity of `dst`, which we borrow mutably.
         unsafe {
             std::ptr::copy_nonoverlapping(b.as_ptr(), self.spare.add(self.at), b.len());
@@ -107,11 +131,10 @@ impl<'a> JsonOut<'a> {
         let bytes = s.as_bytes();
         if bytes.len() <= SHORT {
             // Most header strings (keys, numbers, flags, a topic): checked and copied in one pass,
-            // one bounds check for the lot, no call to memcpy.
-            let room = json_str_bound(s);
-            assert!(self.at + room <= self.end, "JSON header longer than its bound");
-            // SAFETY: at most `bytes.len() + 2 <= room` bytes are written from `at`, within the
-            // reservation (asserted above).
+            // one room check for the lot, no call to memcpy.
+            self.room(json_str_bound(s));
+            // SAFETY: at most `bytes.len() + 2 <= json_str_bound(s)` bytes are written from `at`,
+            // within the spare capacity (made so just above).
             unsafe {
                 let p = self.spare.add(self.at);
                 *p = b'"';
@@ -151,8 +174,8 @@ impl<'a> JsonOut<'a> {
     }
 
     pub(super) fn finish(self) {
-        // SAFETY: the `at` bytes after the old length were written above, within the reserved
-        // capacity, and nothing reallocated `dst` meanwhile (we hold it mutably).
+        // SAFETY: the `at` bytes after the length were written above, within the spare capacity,
+        // and only `grow` reallocated `dst` meanwhile (it kept them and began `at` anew).
         unsafe {
             let len = self.dst.len() + self.at;
             self.dst.set_len(len)

@@ -363,34 +363,40 @@ impl RemotingCommand {
     }
 
     /// The frame as [`encode_into`](Self::encode_into) writes it, under `opaque` in place of the
-    /// command's own (a retry, or a resend, of one request: no copy of the command).
+    /// command's own (a retry, or a resend, of one request: no copy of the command). Written into
+    /// this thread's frame arena: the frame shares a 64 KiB block with the frames encoded before
+    /// it (no allocation per frame; a block is reused, or left to the last frame that holds it,
+    /// once it is full).
     pub fn encode_as(&self, opaque: i32) -> Bytes {
-        let mut b = BytesMut::new();
-        self.encode_into_as(opaque, &mut b);
-        b.freeze()
+        thread_local! {
+            static ARENA: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+        }
+        const BLOCK: usize = 64 * 1024;
+        ARENA.with(|arena| {
+            let mut arena = arena.borrow_mut();
+            let need = 8 + self.likely_header_len() + self.body.len();
+            if arena.capacity() - arena.len() < need {
+                arena.reserve(need.max(BLOCK));
+            }
+            self.encode_into_as(opaque, &mut arena);
+            arena.split().freeze()
+        })
     }
 
-    /// The most bytes the header can take.
-    fn header_bound(&self) -> usize {
-        match self.serialize_type {
-            SerializeType::Json => self.json_header_bound(),
-            SerializeType::RocketMq => {
-                let fields: usize = self.ext_fields.iter().map(|(k, v)| 6 + k.len() + v.len()).sum();
-                // code, language, version, opaque, flag, remark length, fields length: 21 bytes.
-                21 + self.remark.as_ref().map_or(0, |r| r.len()) + fields
-            }
-        }
+    /// About how long the header is (the room reserved for it up front; the JSON writer grows
+    /// it when a header is longer).
+    fn likely_header_len(&self) -> usize {
+        192 + self.remark.as_ref().map_or(0, |r| 12 + r.len()) + 40 * self.ext_fields.len()
     }
 
     fn encode_into_as(&self, opaque: i32, dst: &mut BytesMut) {
         let start = dst.len();
-        let header_bound = self.header_bound();
-        dst.reserve(8 + header_bound + self.body.len());
+        dst.reserve(8 + self.likely_header_len() + self.body.len());
         dst.put_u32(0); // total length, patched below
         dst.put_u32(0); // serialize type + header length, patched below
         let header_start = dst.len();
         match self.serialize_type {
-            SerializeType::Json => self.write_json_header(dst, opaque, header_bound),
+            SerializeType::Json => self.write_json_header(dst, opaque),
             SerializeType::RocketMq => self.write_binary_header(dst, opaque),
         }
         let header_len = dst.len() - header_start;
@@ -408,20 +414,8 @@ impl RemotingCommand {
         b.freeze()
     }
 
-    /// The most bytes the JSON header can take: the fixed members' 100 bytes of names and
-    /// punctuation, four integers of at most 11 bytes (`-2147483648`), the language's name, then
-    /// the strings at their worst.
-    fn json_header_bound(&self) -> usize {
-        let fixed = 100 + 4 * 11 + self.language.name().len();
-        let mut bound = fixed + self.remark.as_deref().map_or(0, |r| 10 + json_str_bound(r));
-        for (k, v) in self.ext_fields.iter() {
-            bound += json_str_bound(k) + json_str_bound(v) + 2;
-        }
-        bound
-    }
-
-    fn write_json_header(&self, dst: &mut BytesMut, opaque: i32, bound: usize) {
-        let mut out = JsonOut::new(dst, bound);
+    fn write_json_header(&self, dst: &mut BytesMut, opaque: i32) {
+        let mut out = JsonOut::new(dst, self.likely_header_len());
         out.bytes(b"{\"code\":");
         out.int(self.code as i64);
         out.bytes(b",\"language\":\"");
@@ -511,7 +505,7 @@ use binary::decode_binary_header;
 use json_read::decode_json_header;
 #[cfg(test)]
 use json_read::decode_json_header_serde;
-use json_write::{json_str_bound, JsonOut};
+use json_write::JsonOut;
 
 /// The two JSON header decoders, for `benches/codec.rs` to weigh the hand-written scanner
 /// against serde_json (the scanner is kept only while it pays; README, Benchmarks).

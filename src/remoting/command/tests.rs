@@ -175,3 +175,25 @@ fn the_longest_fixed_members_fit_the_header_bound() {
         assert_eq!(back.language, language);
     }
 }
+
+#[test]
+fn a_header_far_longer_than_the_room_reserved_for_it_grows_and_round_trips() {
+    // Long values full of escapes (six bytes each when written) in a frame arena already part
+    // used: the writer grows the buffer mid-header and the frame reads back whole.
+    let mut e = ExtFields::new();
+    for i in 0..40 {
+        e.insert(format!("k{i}"), format!("{}\u{1}\"\\{}", "v".repeat(i * 7), "\u{2}".repeat(i * 3)));
+    }
+    let mut c = RemotingCommand::request(310, e);
+    c.remark = Some("r\u{1}".repeat(500));
+    c.body = Bytes::from(vec![7u8; 3000]);
+    for opaque in [1, 2, 3] {
+        let frame = c.encode_as(opaque);
+        assert_eq!(u32::from_be_bytes(frame[..4].try_into().unwrap()) as usize, frame.len() - 4);
+        let back = RemotingCommand::decode_frame(frame.slice(4..)).unwrap();
+        assert_eq!(back.opaque, opaque);
+        assert_eq!(back.ext_fields, c.ext_fields);
+        assert_eq!(back.remark, c.remark);
+        assert_eq!(back.body, c.body);
+    }
+}

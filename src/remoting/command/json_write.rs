@@ -61,8 +61,8 @@ static ESCAPE: [bool; 256] = {
 };
 
 /// Appends to a `BytesMut` through its spare capacity. Every write checks that it fits and
-/// grows the buffer when it does not (rarely: [`JsonOut::new`] reserves for the usual header),
-/// so no bound has to be computed first; [`JsonOut::finish`] sets the length.
+/// grows the buffer when it does not (rarely: the frame's encoder reserves for the usual
+/// header), so no bound has to be computed first; [`JsonOut::finish`] sets the length.
 pub(super) struct JsonOut<'a> {
     dst: &'a mut BytesMut,
     /// The start of `dst`'s spare capacity (taken from `spare_capacity_mut`, so that writing
@@ -74,9 +74,8 @@ pub(super) struct JsonOut<'a> {
 }
 
 impl<'a> JsonOut<'a> {
-    /// Room for `likely` more bytes to begin with.
-    pub(super) fn new(dst: &'a mut BytesMut, likely: usize) -> JsonOut<'a> {
-        dst.reserve(likely);
+    /// Writes into `dst`'s spare capacity as it is (the writes grow it when they need to).
+    pub(super) fn new(dst: &'a mut BytesMut) -> JsonOut<'a> {
         let spare = dst.spare_capacity_mut();
         let end = spare.len();
         JsonOut { spare: spare.as_mut_ptr().cast::<u8>(), dst, at: 0, end }

@@ -383,8 +383,8 @@ impl RemotingCommand {
         })
     }
 
-    /// About how long the header is (the room reserved for it up front; the JSON writer grows
-    /// it when a header is longer).
+    /// About how long the header is (the room [`Self::encode_into_as`] reserves for it; the
+    /// JSON writer grows it when a header is longer).
     fn likely_header_len(&self) -> usize {
         192 + self.remark.as_ref().map_or(0, |r| 12 + r.len()) + 40 * self.ext_fields.len()
     }
@@ -415,7 +415,7 @@ impl RemotingCommand {
     }
 
     fn write_json_header(&self, dst: &mut BytesMut, opaque: i32) {
-        let mut out = JsonOut::new(dst, self.likely_header_len());
+        let mut out = JsonOut::new(dst);
         out.bytes(b"{\"code\":");
         out.int(self.code as i64);
         out.bytes(b",\"language\":\"");

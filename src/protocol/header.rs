@@ -78,8 +78,8 @@ fn key(i: usize, v2: bool) -> &'static str {
 }
 
 /// The fields of a [`SendMessageRequestHeader`] as the send path has them: borrowed, the
-/// properties string moved in, so that writing the header copies each value once (into its
-/// [`ExtFields`] entry) and allocates only for the long ones.
+/// properties string moved in, so that building the header writes each value once, as its JSON
+/// ([`ExtFields::build_json`]: the frame encoder copies it whole).
 #[derive(Debug, Clone)]
 pub struct SendHeaderFields<'a> {
     pub producer_group: &'a str,
@@ -101,35 +101,42 @@ pub struct SendHeaderFields<'a> {
 impl SendHeaderFields<'_> {
     /// The header as extFields: short keys when `v2` (codes 310 / 320 / 325), full names otherwise.
     pub fn to_ext_fields(self, v2: bool) -> ExtFields {
-        let mut e = ExtFields::with_capacity(14);
         let flag = |b: bool| if b { "true" } else { "false" };
-        e.push_str(key(0, v2), self.producer_group);
-        e.push_str(key(1, v2), self.topic);
-        e.push_str(key(2, v2), self.default_topic);
-        e.push_int(key(3, v2), self.default_topic_queue_nums);
-        e.push_int(key(4, v2), self.queue_id);
-        e.push_int(key(5, v2), self.sys_flag);
-        e.push_int(key(6, v2), self.born_timestamp);
-        e.push_int(key(7, v2), self.flag);
-        if let Some(p) = self.properties {
-            e.push(key(8, v2), p);
-        }
-        if let Some(v) = self.reconsume_times {
-            e.push_int(key(9, v2), v);
-        }
-        if let Some(v) = self.unit_mode {
-            e.push_str(key(10, v2), flag(v));
-        }
-        if let Some(v) = self.max_reconsume_times {
-            e.push_int(key(11, v2), v);
-        }
-        if let Some(v) = self.batch {
-            e.push_str(key(12, v2), flag(v));
-        }
-        if let Some(v) = self.broker_name {
-            e.push_str(key(13, v2), v);
-        }
-        e
+        // The strings, the numbers and the punctuation; the properties' separators are escaped.
+        let likely = 160
+            + self.producer_group.len()
+            + self.topic.len()
+            + self.default_topic.len()
+            + self.broker_name.map_or(0, str::len)
+            + self.properties.as_ref().map_or(0, |p| 2 * p.len());
+        ExtFields::build_json(14, likely, |e| {
+            e.str(key(0, v2), self.producer_group);
+            e.str(key(1, v2), self.topic);
+            e.str(key(2, v2), self.default_topic);
+            e.int(key(3, v2), self.default_topic_queue_nums);
+            e.int(key(4, v2), self.queue_id);
+            e.int(key(5, v2), self.sys_flag);
+            e.int(key(6, v2), self.born_timestamp);
+            e.int(key(7, v2), self.flag);
+            if let Some(p) = self.properties {
+                e.string(key(8, v2), p);
+            }
+            if let Some(v) = self.reconsume_times {
+                e.int(key(9, v2), v);
+            }
+            if let Some(v) = self.unit_mode {
+                e.str(key(10, v2), flag(v));
+            }
+            if let Some(v) = self.max_reconsume_times {
+                e.int(key(11, v2), v);
+            }
+            if let Some(v) = self.batch {
+                e.str(key(12, v2), flag(v));
+            }
+            if let Some(v) = self.broker_name {
+                e.str(key(13, v2), v);
+            }
+        })
     }
 }
 

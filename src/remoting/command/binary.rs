@@ -68,7 +68,7 @@ pub(super) fn decode_binary_header(header: Bytes) -> Result<RemotingCommand, Cod
         opaque,
         flag,
         remark,
-        ext_fields: ExtFields { backing: if entries.is_empty() { Bytes::new() } else { header }, entries },
+        ext_fields: ExtFields { backing: if entries.is_empty() { Bytes::new() } else { header }, entries, json: false },
         body: Bytes::new(),
         serialize_type: SerializeType::RocketMq,
     })

@@ -236,7 +236,7 @@ pub(super) fn parse(header: &Bytes) -> Option<RemotingCommand> {
     }
     cmd.code = code?;
     if !entries.is_empty() {
-        cmd.ext_fields = ExtFields { backing: header.clone(), entries };
+        cmd.ext_fields = ExtFields { backing: header.clone(), entries, json: false };
     }
     Some(cmd)
 }

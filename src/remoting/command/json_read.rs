@@ -115,7 +115,7 @@ impl<'de> Visitor<'de> for ExtFieldsSeed<'_, '_> {
         d.deserialize_map(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExtFields, A::Error> {
-        let mut f = ExtFields { backing: self.0.header.clone(), entries: Vec::with_capacity(16) };
+        let mut f = ExtFields { backing: self.0.header.clone(), entries: Vec::with_capacity(16), json: false };
         while let Some(k) = map.next_key::<CowStr>()? {
             let v = match map.next_value::<LaxValue>()? {
                 LaxValue::Str(s) => self.0.keep(s),

@@ -60,6 +60,31 @@ static ESCAPE: [bool; 256] = {
     t
 };
 
+/// Copies `n` ≤ 16 bytes with two (overlapping) loads and stores of the widest word that fits:
+/// a header's keys, numbers and punctuation, inline, without a call to `memcpy` for each (a
+/// length known only at run time, a key chosen by index, would make one).
+///
+/// # Safety
+/// `src` readable and `dst` writable for `n` bytes, not overlapping.
+#[inline(always)]
+unsafe fn copy_short(src: *const u8, dst: *mut u8, n: usize) {
+    debug_assert!(n <= 16);
+    if n >= 8 {
+        let (a, b) = (src.cast::<u64>().read_unaligned(), src.add(n - 8).cast::<u64>().read_unaligned());
+        dst.cast::<u64>().write_unaligned(a);
+        dst.add(n - 8).cast::<u64>().write_unaligned(b);
+    } else if n >= 4 {
+        let (a, b) = (src.cast::<u32>().read_unaligned(), src.add(n - 4).cast::<u32>().read_unaligned());
+        dst.cast::<u32>().write_unaligned(a);
+        dst.add(n - 4).cast::<u32>().write_unaligned(b);
+    } else if n > 0 {
+        let (a, m, z) = (*src, *src.add(n / 2), *src.add(n - 1));
+        *dst = a;
+        *dst.add(n / 2) = m;
+        *dst.add(n - 1) = z;
+    }
+}
+
 /// Appends to a `BytesMut` through its spare capacity. Every write checks that it fits and
 /// grows the buffer when it does not (rarely: the frame's encoder reserves for the usual
 /// header), so no bound has to be computed first; [`JsonOut::finish`] sets the length.
@@ -79,6 +104,12 @@ impl<'a> JsonOut<'a> {
         let spare = dst.spare_capacity_mut();
         let end = spare.len();
         JsonOut { spare: spare.as_mut_ptr().cast::<u8>(), dst, at: 0, end }
+    }
+
+    /// Where the next byte goes, from the start of `dst`.
+    #[inline(always)]
+    pub(super) fn pos(&self) -> usize {
+        self.dst.len() + self.at
     }
 
     /// Room for `n` more bytes from `at`.
@@ -109,7 +140,12 @@ impl<'a> JsonOut<'a> {
         // SAFETY: `at + b.len() <= end`, within the spare capacity (made so just above), and
         // `b` cannot overlap the spare capacity of `dst`, which we borrow mutably.
         unsafe {
-            std::ptr::copy_nonoverlapping(b.as_ptr(), self.spare.add(self.at), b.len());
+            let to = self.spare.add(self.at);
+            if b.len() <= 16 {
+                copy_short(b.as_ptr(), to, b.len());
+            } else {
+                std::ptr::copy_nonoverlapping(b.as_ptr(), to, b.len());
+            }
         }
         self.at += b.len();
     }
@@ -178,6 +214,22 @@ impl<'a> JsonOut<'a> {
         unsafe {
             let len = self.dst.len() + self.at;
             self.dst.set_len(len)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_copies_copy_exactly_their_bytes_at_every_length() {
+        let src: Vec<u8> = (1..=16).collect();
+        for n in 0..=16 {
+            let mut dst = [0xAAu8; 18];
+            // SAFETY: 16 readable bytes, 17 writable after the first.
+            unsafe { super::copy_short(src.as_ptr(), dst.as_mut_ptr().add(1), n) };
+            assert_eq!(dst[0], 0xAA, "{n}");
+            assert_eq!(&dst[1..1 + n], &src[..n], "{n}");
+            assert!(dst[1 + n..].iter().all(|&b| b == 0xAA), "{n}");
         }
     }
 }

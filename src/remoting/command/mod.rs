@@ -157,8 +157,9 @@ fn field_str<'a>(backing: &'a [u8], f: &'a Field) -> &'a str {
             // bytes it checked to be UTF-8 and at character boundaries: fast_json checks the whole
             // header once and cuts only next to ASCII quotes or inside ASCII literals; the serde
             // path keeps the ranges of `&str`s serde_json borrowed (checked by it); the binary
-            // decoder checks each key and value. `backing` and `entries` are private and set
-            // together only there, so a range never points into other bytes. (Checking again on
+            // decoder checks each key and value; the JSON builder (json_fields) copies whole `&str`s.
+            // `backing` and `entries` are private and set together only there, so a range never
+            // points into other bytes. (Checking again on
             // every read was 5% of a send's CPU.)
             unsafe { std::str::from_utf8_unchecked(bytes) }
         }
@@ -173,6 +174,9 @@ pub struct ExtFields {
     /// The header bytes `Field::Backed` ranges point into; always valid UTF-8 in those ranges.
     backing: Bytes,
     entries: Vec<(Field, Field)>,
+    /// `backing` is exactly the JSON of `entries` as an object's members (built so by
+    /// [`ExtFields::build_json`] and not changed since): the encoder copies it.
+    json: bool,
 }
 
 impl ExtFields {
@@ -180,7 +184,7 @@ impl ExtFields {
         Self::default()
     }
     pub fn with_capacity(n: usize) -> Self {
-        ExtFields { backing: Bytes::new(), entries: Vec::with_capacity(n) }
+        ExtFields { backing: Bytes::new(), entries: Vec::with_capacity(n), json: false }
     }
     fn str<'a>(&'a self, f: &'a Field) -> &'a str {
         field_str(&self.backing, f)
@@ -191,6 +195,7 @@ impl ExtFields {
     }
     /// Sets `key`, replacing an earlier value.
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<String>) {
+        self.json = false;
         let key = key.into();
         let value = Field::of_string(value.into());
         let found = self.iter().position(|(k, _)| k == key);
@@ -206,20 +211,24 @@ impl ExtFields {
     }
     /// Appends without checking for an earlier value (header builders know their keys are unique).
     pub fn push(&mut self, key: &'static str, value: String) {
+        self.json = false;
         self.entries.push((Field::Static(key), Field::of_string(value)));
     }
     /// [`ExtFields::push`] of a borrowed value (copied; short ones without an allocation).
     pub fn push_str(&mut self, key: &'static str, value: &str) {
+        self.json = false;
         self.entries.push((Field::Static(key), Field::of_str(value)));
     }
     /// [`ExtFields::push`] of a number, written in decimal as Java's `toString` does.
     pub fn push_int(&mut self, key: &'static str, value: impl Into<i64>) {
+        self.json = false;
         self.entries.push((Field::Static(key), Field::of_int(value.into())));
     }
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let i = self.iter().position(|(k, _)| k == key)?;
         let v = self.str(&self.entries[i].1).to_string();
         self.entries.remove(i);
+        self.json = false;
         Some(v)
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -368,17 +377,8 @@ impl RemotingCommand {
     /// it (no allocation per frame; a block is reused, or left to the last frame that holds it,
     /// once it is full).
     pub fn encode_as(&self, opaque: i32) -> Bytes {
-        thread_local! {
-            static ARENA: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
-        }
-        const BLOCK: usize = 64 * 1024;
-        ARENA.with(|arena| {
-            let mut arena = arena.borrow_mut();
-            let need = 8 + self.likely_header_len() + self.body.len();
-            if arena.capacity() - arena.len() < need {
-                arena.reserve(need.max(BLOCK));
-            }
-            self.encode_into_as(opaque, &mut arena);
+        json_fields::with_arena(8 + self.likely_header_len() + self.body.len(), |arena| {
+            self.encode_into_as(opaque, arena);
             arena.split().freeze()
         })
     }
@@ -386,7 +386,8 @@ impl RemotingCommand {
     /// About how long the header is (the room [`Self::encode_into_as`] reserves for it; the
     /// JSON writer grows it when a header is longer).
     fn likely_header_len(&self) -> usize {
-        192 + self.remark.as_ref().map_or(0, |r| 12 + r.len()) + 40 * self.ext_fields.len()
+        let fields = if self.ext_fields.json { self.ext_fields.backing.len() } else { 40 * self.ext_fields.len() };
+        192 + self.remark.as_ref().map_or(0, |r| 12 + r.len()) + fields
     }
 
     fn encode_into_as(&self, opaque: i32, dst: &mut BytesMut) {
@@ -431,13 +432,17 @@ impl RemotingCommand {
             out.str(remark);
         }
         out.bytes(b",\"extFields\":{");
-        for (i, (k, v)) in self.ext_fields.iter().enumerate() {
-            if i > 0 {
-                out.byte(b',');
+        if self.ext_fields.json {
+            out.bytes(&self.ext_fields.backing);
+        } else {
+            for (i, (k, v)) in self.ext_fields.iter().enumerate() {
+                if i > 0 {
+                    out.byte(b',');
+                }
+                out.str(k);
+                out.byte(b':');
+                out.str(v);
             }
-            out.str(k);
-            out.byte(b':');
-            out.str(v);
         }
         // rocketmq-rust's decoder requires serializeTypeCurrentRPC; Java ignores it.
         out.bytes(b"},\"serializeTypeCurrentRPC\":\"JSON\"}");
@@ -495,6 +500,7 @@ impl RemotingCommand {
 
 mod binary;
 mod fast_json;
+mod json_fields;
 mod json_read;
 mod json_write;
 mod scan;
@@ -502,6 +508,7 @@ mod scan;
 mod tests;
 
 use binary::decode_binary_header;
+pub use json_fields::JsonFields;
 use json_read::decode_json_header;
 #[cfg(test)]
 use json_read::decode_json_header_serde;

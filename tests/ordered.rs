@@ -58,7 +58,7 @@ async fn each_key_goes_to_the_queue_javas_hash_picks_in_send_order() {
         let mut last = -1;
         for o in outs {
             let s = o.result.as_ref().unwrap();
-            assert_eq!((&*s.broker, s.queue_id), (want.broker_name.as_str(), want.queue_id), "{k}");
+            assert_eq!((&*s.broker, s.queue_id), (&*want.broker_name, want.queue_id), "{k}");
             assert!(s.queue_offset > last, "{k}: offsets rise in send order");
             last = s.queue_offset;
             assert_eq!(o.sharding_key.as_deref(), Some(k.as_str()));
@@ -89,7 +89,7 @@ async fn an_ordered_send_to_a_down_broker_is_retried_there_and_fails_instead_of_
         let route = p.lookup(TOPIC).await.unwrap();
         let on_b = (0..100)
             .map(|i| format!("key-{i}"))
-            .find(|k| route.queues[hash_index(k, route.queues.len())].broker_name == "broker-b")
+            .find(|k| route.queues[hash_index(k, route.queues.len())].broker_name.as_ref() == "broker-b")
             .unwrap();
         let queue = route.queues[hash_index(&on_b, route.queues.len())].queue_id;
         c.update_fault("broker-b", |f| f.down = true).unwrap();
@@ -111,7 +111,7 @@ async fn an_ordered_send_to_a_down_broker_is_retried_there_and_fails_instead_of_
         // The key's other messages on broker-a are untouched.
         let on_a = (0..100)
             .map(|i| format!("key-{i}"))
-            .find(|k| route.queues[hash_index(k, route.queues.len())].broker_name == "broker-a")
+            .find(|k| route.queues[hash_index(k, route.queues.len())].broker_name.as_ref() == "broker-a")
             .unwrap();
         assert!(p.send_ordered(msg("to a".into()), &on_a, false).await.is_ok(), "{java}");
     }
@@ -127,6 +127,6 @@ async fn an_ordered_oneway_send_goes_to_the_keys_queue() {
         let o = p.send_ordered(msg(k.clone()), &k, true).await;
         let want = &route.queues[hash_index(&k, route.queues.len())];
         assert_eq!(o.status_name(), "ONEWAY");
-        assert_eq!((&*o.attempts[0].broker, o.attempts[0].queue), (want.broker_name.as_str(), want.queue_id));
+        assert_eq!((&*o.attempts[0].broker, o.attempts[0].queue), (&*want.broker_name, want.queue_id));
     }
 }

@@ -100,8 +100,7 @@ impl Producer {
         // Java's hook runs per invocation; its signature covers the fields and the body, not the
         // opaque, so signing once gives every attempt the same fields it would.
         self.inner.pool.sign(&mut request);
-        let mut broker: Arc<str> =
-            tp.broker(&first.broker_name).cloned().unwrap_or_else(|| first.broker_name.as_str().into());
+        let mut broker: Arc<str> = tp.broker(&first.broker_name).cloned().unwrap_or_else(|| first.broker_name.clone());
         // sendDefaultImpl's `updateFaultItem(broker, elapsed, false)` once sendKernelImpl returns:
         // after the first attempt's request is written, or after the chain of attempts that failed
         // in the executor's thread (4.9.8, 5.1.4: a connect failure or no async permit, and the
@@ -275,7 +274,7 @@ impl Producer {
                     false,
                     Instant::now(),
                 );
-                broker = tp.broker(&next.broker_name).cloned().unwrap_or_else(|| next.broker_name.as_str().into());
+                broker = tp.broker(&next.broker_name).cloned().unwrap_or_else(|| next.broker_name.clone());
             }
             attempt += 1;
         }

@@ -56,7 +56,7 @@ impl Producer {
         cmd.opaque = next_opaque();
         self.inner.pool.sign(&mut cmd);
         let opaque = cmd.opaque;
-        let broker = tp.broker(&mq.broker_name).cloned().unwrap_or_else(|| mq.broker_name.as_str().into());
+        let broker = tp.broker(&mq.broker_name).cloned().unwrap_or_else(|| mq.broker_name.clone());
         let addr = tp.master(&broker).cloned();
         self.inner.counters.attempts.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();

@@ -55,7 +55,7 @@ impl TopicPublishInfo {
         let mut brokers: Vec<Arc<str>> = Vec::new();
         for q in &queues {
             if brokers.last().is_none_or(|b| **b != *q.broker_name) {
-                brokers.push(q.broker_name.as_str().into());
+                brokers.push(q.broker_name.clone());
             }
         }
         let masters = brokers.iter().filter_map(|b| route.master_addr(b).map(|a| (b.clone(), Arc::from(a)))).collect();
@@ -127,7 +127,7 @@ impl TopicPublishInfo {
         reset_index: bool,
         now: Instant,
     ) -> MessageQueue {
-        let not_last = |q: &MessageQueue| last_broker.is_none_or(|l| q.broker_name != l);
+        let not_last = |q: &MessageQueue| last_broker.is_none_or(|l| *q.broker_name != *l);
         if !avoidance {
             // Java default: avoid only the broker that just failed.
             return self.select_where(not_last).unwrap_or_else(|| self.select_any()).clone();
@@ -160,7 +160,7 @@ impl TopicPublishInfo {
                     match self.write_queue_nums(&not_best) {
                         Some(nums) if nums > 0 => {
                             let mut q = self.select_any().clone();
-                            q.broker_name = not_best.to_string();
+                            q.broker_name = Arc::from(&*not_best);
                             q.queue_id = (self.next() % nums as usize) as i32;
                             return q;
                         }
@@ -394,21 +394,21 @@ mod tests {
         f.lock().unwrap().update(FaultTable::V5, &Arc::from("b"), Duration::ZERO, true, true, now);
         for _ in 0..50 {
             let q = i.select(&f, true, FaultTable::V5, None, false, now);
-            assert_ne!(q.broker_name, "b");
+            assert_ne!(&*q.broker_name, "b");
             let q = i.select(&f, true, FaultTable::V5, Some("a"), false, now);
-            assert_eq!(q.broker_name, "c");
+            assert_eq!(&*q.broker_name, "c");
             let q = i.select(&f, true, FaultTable::V4, None, false, now);
-            assert_ne!(q.broker_name, "b");
+            assert_ne!(&*q.broker_name, "b");
             // Off: the fault table is ignored, only the last broker avoided.
             let q = i.select(&f, false, FaultTable::V5, Some("a"), false, now);
-            assert_ne!(q.broker_name, "a");
+            assert_ne!(&*q.broker_name, "a");
         }
         // All unavailable: sends still go out.
         for b in ["a", "c"] {
             f.lock().unwrap().update(FaultTable::V5, &Arc::from(b), Duration::ZERO, true, true, now);
         }
         let q = i.select(&f, true, FaultTable::V5, Some("a"), false, now);
-        assert_ne!(q.broker_name, "a", "reachable and not last");
+        assert_ne!(&*q.broker_name, "a", "reachable and not last");
         let _ = i.select(&f, true, FaultTable::V4, None, false, now);
     }
 }

@@ -52,8 +52,7 @@ impl Producer {
                 times > 0,
                 Instant::now(),
             );
-            let broker: Arc<str> =
-                tp.broker(&mq.broker_name).cloned().unwrap_or_else(|| mq.broker_name.as_str().into());
+            let broker: Arc<str> = tp.broker(&mq.broker_name).cloned().unwrap_or_else(|| mq.broker_name.clone());
             brokers_sent.push(broker.clone());
             last_broker = Some(broker.clone());
             times += 1;

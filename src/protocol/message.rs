@@ -1,6 +1,8 @@
 //! Messages as the producer sends them: properties, body compression (`super::compress`), and
 //! the batch body of SEND_BATCH_MESSAGE.
 
+use std::borrow::Cow;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use thiserror::Error;
 
@@ -24,8 +26,9 @@ pub struct Message {
     pub topic: String,
     pub flag: i32,
     pub body: Bytes,
-    /// Properties in insertion order.
-    pub properties: Vec<(String, String)>,
+    /// Properties in insertion order. The names the client sets itself (and `WAIT=true`) are
+    /// borrowed: a send allocates for none of them.
+    pub properties: Vec<(Cow<'static, str>, Cow<'static, str>)>,
 }
 
 impl Message {
@@ -38,21 +41,24 @@ impl Message {
             properties: {
                 // Room for what a send adds (UNIQ_KEY, TAGS, KEYS) without growing.
                 let mut props = Vec::with_capacity(4);
-                props.push((properties::WAIT.into(), "true".into()));
+                props.push((Cow::Borrowed(properties::WAIT), Cow::Borrowed("true")));
                 props
             },
         }
     }
 
     pub fn property(&self, name: &str) -> Option<&str> {
-        self.properties.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.properties.iter().find(|(k, _)| k == name).map(|(_, v)| &**v)
     }
 
     pub fn set_property(&mut self, name: &str, value: impl Into<String>) {
-        let value = value.into();
+        let value = Cow::Owned(value.into());
         match self.properties.iter_mut().find(|(k, _)| k == name) {
             Some(slot) => slot.1 = value,
-            None => self.properties.push((name.to_string(), value)),
+            None => {
+                let name = properties::known(name).map_or_else(|| Cow::Owned(name.to_string()), Cow::Borrowed);
+                self.properties.push((name, value))
+            }
         }
     }
 
@@ -83,7 +89,7 @@ impl Message {
 
     /// The properties string for the send header.
     pub fn properties_string(&self) -> String {
-        properties::encode(self.properties.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        properties::encode(self.properties.iter().map(|(k, v)| (&**k, &**v)))
     }
 }
 

@@ -33,6 +33,13 @@ pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
 
 /// The names `Message.putUserProperty` refuses (`MessageConst.STRING_HASH_SET`, 5.3.3): the
 /// client and broker use them themselves.
+/// `name` as the constant of that name, when it is one of the client's own.
+pub fn known(name: &str) -> Option<&'static str> {
+    [KEYS, TAGS, WAIT, DELAY, UNIQ_KEY, TRAN_MSG, SHARDING_KEY, PRODUCER_GROUP, TIMER_DELIVER_MS, TIMER_DELAY_MS]
+        .into_iter()
+        .find(|k| *k == name)
+}
+
 pub const RESERVED: &[&str] = &[
     "TRACE_ON",
     "MSG_REGION",

@@ -62,8 +62,9 @@ pub struct TopicRouteData {
 /// One queue the producer may write to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageQueue {
-    pub topic: String,
-    pub broker_name: String,
+    /// Shared with the route's other queues: choosing a queue for a send copies no string.
+    pub topic: std::sync::Arc<str>,
+    pub broker_name: std::sync::Arc<str>,
     pub queue_id: i32,
 }
 
@@ -92,16 +93,14 @@ impl TopicRouteData {
     /// when set; otherwise the writable queues of brokers that have a master, sorted by broker name.
     pub fn publish_queues(&self, topic: &str) -> Vec<MessageQueue> {
         let mut out = Vec::new();
+        let topic: std::sync::Arc<str> = topic.into();
         if let Some(conf) = self.order_topic_conf.as_deref().filter(|c| !c.is_empty()) {
             for item in conf.split(';') {
                 if let Some((broker, n)) = item.split_once(':') {
                     let n: i32 = n.trim().parse().unwrap_or(0);
+                    let broker: std::sync::Arc<str> = broker.into();
                     for q in 0..n {
-                        out.push(MessageQueue {
-                            topic: topic.to_string(),
-                            broker_name: broker.to_string(),
-                            queue_id: q,
-                        });
+                        out.push(MessageQueue { topic: topic.clone(), broker_name: broker.clone(), queue_id: q });
                     }
                 }
             }
@@ -119,8 +118,9 @@ impl TopicRouteData {
             if bd.master_addr().is_none() {
                 continue;
             }
+            let broker: std::sync::Arc<str> = qd.broker_name.as_str().into();
             for q in 0..qd.write_queue_nums {
-                out.push(MessageQueue { topic: topic.to_string(), broker_name: qd.broker_name.clone(), queue_id: q });
+                out.push(MessageQueue { topic: topic.clone(), broker_name: broker.clone(), queue_id: q });
             }
         }
         out
@@ -301,7 +301,7 @@ mod tests {
         assert_eq!(r.broker_datas[2].zone_name.as_deref(), Some("z1"));
         // Sorted by broker name, writable only, masters only: a (4 queues) then b (2 queues).
         let q = r.publish_queues("T");
-        let names: Vec<_> = q.iter().map(|m| (m.broker_name.as_str(), m.queue_id)).collect();
+        let names: Vec<_> = q.iter().map(|m| (&*m.broker_name, m.queue_id)).collect();
         assert_eq!(
             names,
             vec![("broker-a", 0), ("broker-a", 1), ("broker-a", 2), ("broker-a", 3), ("broker-b", 0), ("broker-b", 1)]

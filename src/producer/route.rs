@@ -160,7 +160,7 @@ impl TopicPublishInfo {
                     match self.write_queue_nums(&not_best) {
                         Some(nums) if nums > 0 => {
                             let mut q = self.select_any().clone();
-                            q.broker_name = Arc::from(&*not_best);
+                            q.broker_name = not_best.clone();
                             q.queue_id = (self.next() % nums as usize) as i32;
                             return q;
                         }

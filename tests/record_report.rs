@@ -51,7 +51,10 @@ fn record(scenario: &str, file: &Path) -> serde_json::Value {
     json(&o)
 }
 
-const B_DOWN: &str = "[[step]]\nat = 0.5\nbroker = \"broker-b\"\ndown = true\n";
+/// broker-b down at 0.5 s, and thresholds that the run passes (a recording keeps them, and its
+/// report measures them again).
+const B_DOWN: &str = "[[step]]\nat = 0.5\nbroker = \"broker-b\"\ndown = true\n\
+                      [[threshold]]\nexpr = \"sent>10\"\n[[threshold]]\nexpr = \"p99<60s\"\n";
 
 #[test]
 fn a_recorded_run_reports_offline_the_summary_it_printed_live() {
@@ -92,10 +95,13 @@ fn a_recorded_run_reports_offline_the_summary_it_printed_live() {
             "not_started",
             "statuses",
             "run",
+            "thresholds",
         ] {
             assert_eq!(offline[k], live[k], "{name}: {k}: offline {} live {}", offline[k], live[k]);
         }
         assert!(live["retries"].as_u64().unwrap() >= 1, "broker-b went down under load: {live}");
+        assert_eq!(live["run"]["thresholds"], serde_json::json!(["sent>10", "p99<60s"]), "{live}");
+        assert_eq!(live["thresholds"].as_array().map(Vec::len), Some(2), "{live}");
         let brokers = |s: &serde_json::Value| s["brokers"].as_array().unwrap().clone();
         for (a, b) in brokers(offline).iter().zip(brokers(&live)) {
             for k in ["name", "attempts", "ok", "failed", "isolations", "retried_away", "retried_onto", "latency_ms"] {
@@ -136,6 +142,7 @@ fn report_writes_every_format_and_the_html_draws_in_a_browser() {
     let md = report("markdown");
     assert_eq!(md.matches("## mqtui run").count(), 2, "{md}");
     assert!(md.contains("| sent | ok | failed |") && md.contains("| broker-b |"), "{md}");
+    assert!(md.contains("**Thresholds**") && md.contains("- PASS p99<60s  (measured "), "{md}");
     let csv = report("csv");
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 1 + 2 * 3, "a header, and per run a row and one per broker: {csv}");

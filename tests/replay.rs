@@ -68,6 +68,9 @@ async fn a_replay_shows_the_live_screens_at_the_same_moments() {
     let settings =
         LoadSettings { rate: Some(200.0), concurrency: 64, paused: false, model: Default::default(), shape: None };
     let mut app = App::new(ctx, Theme::dark(), settings.clone(), producer.fault_table(), producer.fault_avoidance());
+    // Thresholds that pass until broker-b goes down (its sends are retried around it).
+    let thresholds = ["p99<100ms", "retries=0"];
+    app.thresholds = thresholds.iter().map(|t| mqtui::stats::threshold::Threshold::parse(t).unwrap()).collect();
     let route = producer.lookup(TOPIC).await.unwrap();
     for b in route.brokers.iter() {
         app.live.broker(b);
@@ -87,6 +90,7 @@ async fn a_replay_shows_the_live_screens_at_the_same_moments() {
         rate: Some(200.0),
         concurrency: 64,
         shape: None,
+        thresholds: thresholds.iter().map(|t| t.to_string()).collect(),
     };
     let injected = {
         let c = cluster.clone();
@@ -156,6 +160,8 @@ async fn a_replay_shows_the_live_screens_at_the_same_moments() {
     shoot(&mut app, &mut events, &mut moments);
     let live_screens: Vec<&str> = moments.iter().map(|(_, s)| s.as_str()).collect();
     assert!(live_screens[1].contains("ISOLATED") || live_screens[1].contains("DOWN"), "{}", live_screens[1]);
+    assert!(live_screens[0].contains("thresholds 2/2 ✓"), "{}", live_screens[0]);
+    assert!(live_screens[1].contains("✗ retries=0 at "), "{}", live_screens[1]);
     recorder.finish(EndInfo { elapsed: Instant::now() - origin, ..Default::default() }).await.unwrap();
 
     let rec = Recording::open(&file).unwrap();

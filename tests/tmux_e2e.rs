@@ -299,3 +299,32 @@ fn chaos_walk(ns: &str, kind: &str) {
     tmux.keys(&["q"]);
     tmux.wait_for("the prompt again", 10, |s| s.contains("mqtui: sent") && !s.contains("Brokers"));
 }
+
+/// `mqtui --threshold`: the header says which one fails as the run goes; quitting prints each
+/// verdict under the run's totals and exits 4, as `mqtui produce` does.
+#[test]
+fn console_thresholds_show_live_and_decide_the_exit_code() {
+    if !common::needs_tmux() {
+        return;
+    }
+    let tmux = Tmux { socket: format!("mqtui-e2e-thr-{}", std::process::id()) };
+    let logs = std::env::temp_dir().join(format!("mqtui-e2e-thr-logs-{}", std::process::id()));
+    tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "160", "-y", "40", "env PS1='e2e$ ' bash --norc --noprofile"]);
+    tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+    let bin = env!("CARGO_BIN_EXE_mqtui");
+    let cmd = format!(
+        "MQTUI_LOG_DIR={} {bin} --scenario healthy --rate 50 --threshold 'sent<1' --threshold failed=0; echo exit=$?",
+        logs.display()
+    );
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_for("the failing threshold in the header", 20, |s| {
+        s.lines().nth(1).is_some_and(|l| l.contains("✗ sent<1 at "))
+    });
+    tmux.keys(&["q"]);
+    // (The typed command holds "exit=$?" too: wait for a number after it.)
+    let exit = |s: &str| s.lines().find_map(|l| l.trim().strip_prefix("exit=").and_then(|n| n.parse::<u8>().ok()));
+    let s = tmux.wait_for("the verdicts and the exit code", 20, |s| exit(s).is_some());
+    assert!(s.contains("mqtui: thresholds 1 passed, 1 failed"), "{s}");
+    assert!(s.contains("FAIL sent<1  (measured ") && s.contains("PASS failed=0  (measured 0)"), "{s}");
+    assert_eq!(exit(&s), Some(4), "{s}");
+}

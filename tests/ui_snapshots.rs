@@ -296,3 +296,27 @@ async fn the_header_says_the_load_model_and_the_lag() {
     let screen = r.draw(160, 48);
     assert!(screen.lines().nth(1).unwrap().starts_with(" rate 200/s closed  in flight"), "{screen}");
 }
+
+/// `--threshold` in the console: the header says how the run's thresholds stand now (all
+/// passing, or the first one failing with its measured value), at 160 and at 80 columns.
+#[tokio::test(start_paused = true)]
+async fn the_header_says_how_the_thresholds_stand() {
+    use mqtui::stats::threshold::Threshold;
+    let mut r = rig(|_| {}).await;
+    r.app.thresholds =
+        ["p99<100ms", "failed=0", "broker-b.max<50ms"].iter().map(|t| Threshold::parse(t).unwrap()).collect();
+    r.send(24, 4).await;
+    let screen = r.draw(160, 48);
+    assert!(screen.lines().nth(1).unwrap().contains("thresholds 3/3 ✓"), "{screen}");
+    // broker-b answers after 300 ms: the run's p99 and broker-b's max go past their limits.
+    r.cluster.update_fault("broker-b", |f| f.latency = Duration::from_millis(300)).unwrap();
+    r.send(24, 4).await;
+    let screen = r.draw(160, 48);
+    let header = screen.lines().nth(1).unwrap();
+    assert!(header.contains("✗ p99<100ms at 300 ms +1 more"), "{header}");
+    snapshot("thresholds_failing", screen);
+    let narrow = r.draw(80, 24);
+    let header = narrow.lines().nth(1).unwrap();
+    assert!(header.contains("✗ p99<100ms+"), "the short form at 80 columns: {header}");
+    assert!(r.app.verdicts().iter().map(|v| v.ok).eq([false, true, false]));
+}

@@ -40,6 +40,10 @@ pub struct ConsoleArgs {
     /// Redraws per second at most.
     #[arg(long, env = "MQTUI_FPS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=120))]
     pub fps: u32,
+    /// A pass/fail criterion, repeatable, as `mqtui produce --threshold`: the header shows how
+    /// they stand; quitting prints each verdict and exits 4 when one fails.
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = crate::stats::threshold::Threshold::parse)]
+    pub thresholds: Vec<crate::stats::threshold::Threshold>,
 }
 
 // Parsed once per run: the size of the largest variant does not matter.

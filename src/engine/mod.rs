@@ -43,6 +43,7 @@ fn run_info(
         rate: settings.rate,
         concurrency: settings.concurrency,
         shape: settings.shape.as_ref().map(|s| s.describe()),
+        thresholds: Vec::new(),
     }
 }
 

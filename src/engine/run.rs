@@ -127,8 +127,9 @@ impl Run {
                 ));
             }
         }
-        let info = run_info(opts.command, args, &target, &producer, &initial, content.topics().join(","));
-        let thresholds = opts.thresholds.iter().chain(&target.thresholds).cloned().collect();
+        let mut info = run_info(opts.command, args, &target, &producer, &initial, content.topics().join(","));
+        let thresholds: Vec<Threshold> = opts.thresholds.iter().chain(&target.thresholds).cloned().collect();
+        info.thresholds = thresholds.iter().map(|t| t.expr.clone()).collect();
         let (settings_tx, settings_rx) = watch::channel(initial.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
         Ok(Run {

@@ -12,6 +12,7 @@ use super::schema::Line;
 use super::schema::RunInfo;
 use super::RECORDING_VERSION;
 use crate::producer::SendOutcome;
+use crate::stats::threshold::Threshold;
 use crate::stats::RunStats;
 
 /// A recording, read.
@@ -24,8 +25,10 @@ pub struct Recording {
     /// Every line after the first, in the order written.
     pub lines: Vec<Line>,
     /// What could not be read: a truncated last line (a run cut short), lines of a newer schema
-    /// kind (skipped), events the recorder missed.
+    /// kind (skipped), events the recorder missed, a threshold this version cannot read.
     pub problems: Vec<String>,
+    /// The run's thresholds (its `run.thresholds`), to measure again on the recorded sends.
+    pub thresholds: Vec<Threshold>,
 }
 
 /// Reads `r`, a zstd stream when it starts with zstd's magic number.
@@ -79,7 +82,7 @@ impl Recording {
                             "{shown}: a recording of schema {v}; this mqtui reads schema {RECORDING_VERSION}"
                         ));
                     }
-                    head = Some((started_ms, run));
+                    head = Some((started_ms, *run));
                 }
                 Ok(_) if n == 1 => {
                     return Err(format!("{shown}: not an mqtui recording (line 1 is not a \"run\" line)"))
@@ -104,7 +107,12 @@ impl Recording {
         if !lines.iter().any(|l| matches!(l, Line::End { .. })) {
             problems.push(format!("{shown}: no end line: the run did not finish (its last sends may be missing)"));
         }
-        Ok(Recording { name: shown, started_ms, run, lines, problems })
+        let thresholds = run
+            .thresholds
+            .iter()
+            .filter_map(|t| Threshold::parse(t).map_err(|e| problems.push(format!("{shown}: {e}: not measured"))).ok())
+            .collect();
+        Ok(Recording { name: shown, started_ms, run, lines, problems, thresholds })
     }
 
     /// The sends, as the producer reported them, on a clock whose run starts at `origin`.

@@ -37,6 +37,10 @@ pub struct RunInfo {
     /// 500 every 5s"; absent for a constant rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape: Option<String>,
+    /// `--threshold` and the scenario's `[[threshold]]`s, as written (absent: none): a report
+    /// or a replay of the recording measures them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<String>,
 }
 
 fn produce_command() -> String {
@@ -58,7 +62,8 @@ pub enum Line {
         mqtui: String,
         /// The run's start, Unix epoch ms.
         started_ms: i64,
-        run: RunInfo,
+        /// Boxed: one such line a recording, the rest of its lines kept small.
+        run: Box<RunInfo>,
     },
     Route {
         t_ns: i64,

@@ -102,7 +102,7 @@ impl Recorder {
                     v: RECORDING_VERSION,
                     mqtui: env!("CARGO_PKG_VERSION").to_string(),
                     started_ms: started_wall.timestamp_millis(),
-                    run,
+                    run: Box::new(run),
                 },
             );
             for (topic, brokers, queues) in std::mem::take(&mut src.routes) {

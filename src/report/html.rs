@@ -143,7 +143,7 @@ const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#222;b
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.chart{display:block;margin:1em 0;max-width:100%;height:auto}\
 .bar{fill:#3b7dd8}.fail{fill:#d83b3b}.iso{fill:#e89b2c}.inj{fill:#d83b3b;font-size:12px}.axis{stroke:#999}\
-.t{font-size:12px;fill:#333}.s{font-size:10px;fill:#555}.warn{color:#a40}pre{background:#f6f6f6;padding:1em}";
+.t{font-size:12px;fill:#333}.s{font-size:10px;fill:#555}.warn{color:#a40}.ok{color:#070}pre{background:#f6f6f6;padding:1em}";
 
 /// Measures the charts once laid out: bars with a drawn size, per chart.
 const PROBE: &str = "addEventListener('load',()=>{const r={};for(const s of document.querySelectorAll('svg.chart')){\
@@ -174,6 +174,14 @@ pub fn write_html(reports: &[RunReport], w: &mut impl Write) -> std::io::Result<
         };
         let heads = |cols: &[&str]| cols.iter().map(|c| c.to_string()).collect::<Vec<_>>();
         writeln!(w, "<table>{}{}</table>", tr("th", &heads(&RUN_COLUMNS)), tr("td", &run_cells(s)))?;
+        if !s.thresholds.is_empty() {
+            writeln!(w, "<ul class=\"thresholds\">")?;
+            for t in &s.thresholds {
+                let class = if t.ok { "ok" } else { "warn" };
+                writeln!(w, "<li class=\"{class}\">{}</li>", esc(&t.to_string()))?;
+            }
+            writeln!(w, "</ul>")?;
+        }
         writeln!(w, "<table>{}", tr("th", &heads(&BROKER_COLUMNS)))?;
         for b in &s.brokers {
             writeln!(w, "{}", tr("td", &broker_cells(b)))?;

@@ -206,6 +206,13 @@ impl RunReport {
         writeln!(w, "{}", head(&RUN_COLUMNS))?;
         writeln!(w, "|{}", "---:|".repeat(RUN_COLUMNS.len()))?;
         writeln!(w, "{}\n", row(&run_cells(s)))?;
+        if !s.thresholds.is_empty() {
+            writeln!(w, "**Thresholds**\n")?;
+            for t in &s.thresholds {
+                writeln!(w, "- {t}")?;
+            }
+            writeln!(w)?;
+        }
         writeln!(w, "{}", head(&BROKER_COLUMNS))?;
         writeln!(w, "|---|{}", "---:|".repeat(BROKER_COLUMNS.len() - 1))?;
         for b in &s.brokers {
@@ -352,5 +359,6 @@ pub fn summary(rec: &Recording) -> Summary {
     let mut s = Summary::new(&stats, elapsed, origin + elapsed, lookups, rec.run.clone());
     s.not_started = not_started;
     s.aborted_by = aborted_by;
+    s.thresholds = rec.thresholds.iter().map(|t| t.check(&stats, elapsed)).collect();
     s
 }

@@ -118,6 +118,34 @@ impl Threshold {
             && matches!(self.metric, Metric::Failed | Metric::Retries | Metric::BehindSchedule | Metric::Latency(1.0))
     }
 
+    /// The unit of its measured value: ms for a latency, % for a share, /s for tps, none for a
+    /// count.
+    pub fn unit(&self) -> &'static str {
+        match self.metric {
+            Metric::Latency(_) => " ms",
+            Metric::Tps => "/s",
+            _ if self.percent => "%",
+            _ => "",
+        }
+    }
+
+    /// The measured value in its unit, short: `412 ms`, `0.25%`, `1,204/s`, `3`; `none` when
+    /// nothing was measured.
+    pub fn measured(&self, v: &Verdict) -> String {
+        if v.value.is_nan() {
+            return "none".into();
+        }
+        let x = v.value;
+        let n = if (x - x.round()).abs() < 1e-9 || x >= 100.0 {
+            format!("{:.0}", x)
+        } else if x >= 10.0 {
+            format!("{:.1}", x)
+        } else {
+            format!("{:.2}", x)
+        };
+        format!("{n}{}", self.unit())
+    }
+
     /// Measures the threshold on `s` (a run `elapsed` long).
     pub fn check(&self, s: &RunStats, elapsed: Duration) -> Verdict {
         let share = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 * 100.0 / of as f64 };
@@ -218,6 +246,16 @@ mod tests {
         let none = check("broker-z.p99<1ms");
         assert!(!none.ok && none.value.is_nan(), "a broker the run never met fails, measured nothing");
         assert_eq!(serde_json::to_value(&none).unwrap()["value"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_measured_value_reads_in_its_unit() {
+        let m = |e: &str| Threshold::parse(e).unwrap().measured(&check(e));
+        assert_eq!(m("max<2s"), format!("{:.0} ms", check("max<2s").value));
+        assert_eq!(m("failed<0.1%"), "0.10%");
+        assert_eq!(m("tps>400"), "500/s");
+        assert_eq!(m("retries<1"), "1");
+        assert_eq!(m("broker-z.p99<1ms"), "none");
     }
 
     #[test]

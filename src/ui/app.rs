@@ -132,6 +132,9 @@ pub struct App {
     pub composed: Arc<std::sync::Mutex<Option<Arc<SendOutcome>>>>,
     /// A replay of a recording, not a live run.
     pub replay: Option<ReplayBadge>,
+    /// `--threshold` and the scenario's `[[threshold]]`s (a replay: the recording's), measured
+    /// on the run's totals every frame.
+    pub thresholds: Vec<crate::stats::threshold::Threshold>,
 }
 
 const RATE_STEPS: [f64; 16] =
@@ -163,12 +166,20 @@ impl App {
             dirty: true,
             composed: Default::default(),
             replay: None,
+            thresholds: Vec::new(),
         }
     }
 
     /// The data on screen: the frozen copy, or the live one.
     pub fn view(&self) -> &ViewData {
         self.frozen.as_ref().unwrap_or(&self.live)
+    }
+
+    /// Each threshold measured on the data on screen: the run's totals up to its moment.
+    pub fn verdicts(&self) -> Vec<crate::stats::threshold::Verdict> {
+        let v = self.view();
+        let elapsed = v.now.saturating_duration_since(v.stats.started);
+        self.thresholds.iter().map(|t| t.check(&v.stats, elapsed)).collect()
     }
 
     pub fn is_frozen(&self) -> bool {

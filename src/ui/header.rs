@@ -128,6 +128,25 @@ pub fn render(f: &mut Frame, app: &App, area: Rect) {
         ),
         (format!("  p50 {} ms  p99 {} ms", p(0.5), p(0.99)), format!(" p50/99 {}/{}", p(0.5), p(0.99)), t.text()),
     ];
+    // The run's thresholds as they stand now: all passing, or the first one failing and its
+    // measured value (what quitting would exit 4 for).
+    if !app.thresholds.is_empty() {
+        let verdicts = app.verdicts();
+        let failing: Vec<usize> = (0..verdicts.len()).filter(|&i| !verdicts[i].ok).collect();
+        let n = verdicts.len();
+        facts.push(match failing.first() {
+            None => (format!("  thresholds {n}/{n} ✓"), format!(" thr {n}/{n}✓"), t.ok()),
+            Some(&i) => {
+                let (th, v) = (&app.thresholds[i], &verdicts[i]);
+                let more = if failing.len() > 1 { format!(" +{} more", failing.len() - 1) } else { String::new() };
+                (
+                    format!("  ✗ {} at {}{more}", v.expr, th.measured(v)),
+                    format!(" ✗ {}{}", v.expr, if failing.len() > 1 { "+" } else { "" }),
+                    t.error(),
+                )
+            }
+        });
+    }
     // Sends the in-flight limit (or a key's previous send) held back past their slot: counted
     // when they complete, and how far behind the schedule is right now.
     if s.behind_schedule > 0 || !v.schedule_lag.is_zero() {

@@ -176,7 +176,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         default_scenario: "demo",
         default_rate: Some(200.0),
         strict: false,
-        thresholds: Vec::new(),
+        thresholds: args.thresholds.clone(),
     };
     let mut run = engine.run(async move { Run::start(&pargs, opts).await }).await??;
     let producer = run.producer.clone();
@@ -191,6 +191,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         clock_base,
     };
     let mut app = App::new(ctx, theme, run.initial.clone(), producer.fault_table(), producer.fault_avoidance());
+    app.thresholds = run.thresholds.clone();
     // The route first, so the brokers show before the first send completes.
     for b in run.route.iter().flat_map(|r| r.brokers.iter()) {
         app.live.broker(b);
@@ -258,6 +259,23 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
             n.sent as f64 / secs.max(0.001)
         );
     }
+    // The thresholds, measured on the live totals (not a frozen copy) with what completed since
+    // the last frame taken in; exit 4 when one fails.
+    app.frozen = None;
+    if !app.thresholds.is_empty() {
+        let rest: Vec<_> = std::iter::from_fn(|| events.try_recv()).take(1 << 20).collect();
+        app.apply_batch(&rest);
+        app.tick(Instant::now());
+    }
+    let verdicts = app.verdicts();
+    if !verdicts.is_empty() {
+        let failed = verdicts.iter().filter(|v| !v.ok).count();
+        println!("mqtui: thresholds {} passed, {failed} failed", verdicts.len() - failed);
+        for v in &verdicts {
+            println!("  {v}");
+        }
+    }
+    let code = if verdicts.iter().any(|v| !v.ok) { crate::engine::EXIT_THRESHOLD } else { crate::engine::EXIT_OK };
     // The end: UNREGISTER_CLIENT, the recording closed, the demo cluster stopped.
     let end = RunEnd { elapsed: clock_base.elapsed(), aborted_by: None };
     match engine.run(async move { run.finish(end).await }).await {
@@ -269,7 +287,7 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     drop(app);
     drop(engine);
     result.map_err(|e| StartError::start(format!("terminal error: {e}")))?;
-    Ok(crate::engine::EXIT_OK)
+    Ok(code)
 }
 
 /// Lowers this (the UI's) thread's scheduling priority to the lowest, so that when the cores are busy the

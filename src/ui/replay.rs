@@ -39,6 +39,7 @@ pub struct Player {
     settings: LoadSettings,
     fault_table: FaultTable,
     avoidance: bool,
+    thresholds: Vec<crate::stats::threshold::Threshold>,
     pub length: Duration,
     pub at: Duration,
     pub speed: u32,
@@ -134,6 +135,7 @@ impl Player {
             settings,
             fault_table: FaultTable::parse(&run.fault_table).unwrap_or(FaultTable::V5),
             avoidance: run.fault_avoidance,
+            thresholds: rec.thresholds.clone(),
             length,
             at: Duration::ZERO,
             speed: 1,
@@ -146,6 +148,7 @@ impl Player {
         let mut app =
             App::new(self.ctx.clone(), self.theme.clone(), self.settings.clone(), self.fault_table, self.avoidance);
         app.replay = Some(self.badge());
+        app.thresholds = self.thresholds.clone();
         app
     }
 

@@ -14,6 +14,17 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// A tmux server of its own (`tag` names it and the log folder) with a bare shell in a
+    /// `w`×`h` window, at its prompt.
+    fn shell(tag: &str, w: u16, h: u16) -> (Tmux, std::path::PathBuf) {
+        let tmux = Tmux { socket: format!("mqtui-e2e-{tag}-{}", std::process::id()) };
+        let logs = std::env::temp_dir().join(format!("mqtui-e2e-{tag}-logs-{}", std::process::id()));
+        let (w, h) = (w.to_string(), h.to_string());
+        tmux.run(&["new-session", "-d", "-s", "e2e", "-x", &w, "-y", &h, "env PS1='e2e$ ' bash --norc --noprofile"]);
+        tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+        (tmux, logs)
+    }
+
     fn run(&self, args: &[&str]) -> String {
         let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("run tmux");
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -91,10 +102,7 @@ fn a_person_isolates_a_broker_and_brings_it_back() {
     if !common::needs_tmux() {
         return;
     }
-    let tmux = Tmux { socket: format!("mqtui-e2e-{}", std::process::id()) };
-    let logs = std::env::temp_dir().join(format!("mqtui-e2e-logs-{}", std::process::id()));
-    tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "160", "-y", "48", "env PS1='e2e$ ' bash --norc --noprofile"]);
-    tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+    let (tmux, logs) = Tmux::shell("main", 160, 48);
     let state = std::env::temp_dir().join(format!("mqtui-e2e-state-{}", std::process::id()));
     let cmd = format!(
         "MQTUI_LOG_DIR={} MQTUI_STATE_DIR={} {} --scenario healthy --rate 100",
@@ -173,10 +181,7 @@ fn ctrl_c_and_sigterm_restore_the_terminal() {
     if !common::needs_tmux() {
         return;
     }
-    let tmux = Tmux { socket: format!("mqtui-e2e-sig-{}", std::process::id()) };
-    let logs = std::env::temp_dir().join(format!("mqtui-e2e-sig-logs-{}", std::process::id()));
-    tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", "env PS1='e2e$ ' bash --norc --noprofile"]);
-    tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+    let (tmux, logs) = Tmux::shell("sig", 120, 40);
     let bin = env!("CARGO_BIN_EXE_mqtui");
     // A topic only this run uses, to find its process.
     let marker = format!("E2eSig{}", std::process::id());
@@ -207,10 +212,7 @@ fn a_panic_restores_the_terminal() {
     if !common::needs_tmux() {
         return;
     }
-    let tmux = Tmux { socket: format!("mqtui-e2e-panic-{}", std::process::id()) };
-    let logs = std::env::temp_dir().join(format!("mqtui-e2e-panic-logs-{}", std::process::id()));
-    tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", "env PS1='e2e$ ' bash --norc --noprofile"]);
-    tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+    let (tmux, logs) = Tmux::shell("panic", 120, 40);
     let bin = env!("CARGO_BIN_EXE_mqtui");
     let cmd = format!(
         "RUST_BACKTRACE=0 MQTUI_TEST_PANIC_AFTER_MS=3000 MQTUI_LOG_DIR={} {bin} --scenario healthy --rate 50; echo exit=$?",
@@ -275,10 +277,7 @@ fn chaos_walk(ns: &str, kind: &str) {
     let topic = format!("MqtuiChaos{kind}{}", std::process::id());
     common::create_topic(ns, &topic);
 
-    let tmux = Tmux { socket: format!("mqtui-e2e-chaos-{kind}-{}", std::process::id()) };
-    let logs = std::env::temp_dir().join(format!("mqtui-e2e-chaos-{kind}-logs-{}", std::process::id()));
-    tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "160", "-y", "48", "env PS1='e2e$ ' bash --norc --noprofile"]);
-    tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+    let (tmux, logs) = Tmux::shell(&format!("chaos-{kind}"), 160, 48);
     let cmd = format!("MQTUI_LOG_DIR={} {bin} --namesrv {ns} --chaos --topic {topic} --rate 100", logs.display());
     tmux.keys(&[&cmd, "Enter"]);
     tmux.wait_for("the console, CHAOS, both brokers sending", 20, |s| {
@@ -307,10 +306,7 @@ fn console_thresholds_show_live_and_decide_the_exit_code() {
     if !common::needs_tmux() {
         return;
     }
-    let tmux = Tmux { socket: format!("mqtui-e2e-thr-{}", std::process::id()) };
-    let logs = std::env::temp_dir().join(format!("mqtui-e2e-thr-logs-{}", std::process::id()));
-    tmux.run(&["new-session", "-d", "-s", "e2e", "-x", "160", "-y", "40", "env PS1='e2e$ ' bash --norc --noprofile"]);
-    tmux.wait_for("the shell prompt", 10, |s| s.contains("e2e$"));
+    let (tmux, logs) = Tmux::shell("thr", 160, 40);
     let bin = env!("CARGO_BIN_EXE_mqtui");
     let cmd = format!(
         "MQTUI_LOG_DIR={} {bin} --scenario healthy --rate 50 --threshold 'sent<1' --threshold failed=0; echo exit=$?",

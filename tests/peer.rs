@@ -170,11 +170,21 @@ fn mqtui_produce_against_the_real_peer() {
         // loaded CI machine can make it do so. Such a send fails as a Java client's does (a broker
         // error, not retried); anything else is a failure of the test.
         let shed = |l: &str| l.contains("CODE: 2 ") && l.contains("flow control");
-        let only_shed =
-            !failed.is_empty() && failed.iter().all(|l| shed(l)) && failed.len() * 20 <= text.lines().count();
-        if only_shed {
+        // The topic is new: each peer broker creates it from TBW102 when its first sends arrive,
+        // and the peer can answer some of the first concurrent ones TOPIC_NOT_EXIST (17) while
+        // it does (seen with batches in CI: sends 3, 4, 5 and 11 of broker-a, 28 others there
+        // stored). A broker error is not retried by the Java client's async send, nor by mqtui.
+        let first_sends = |l: &str| {
+            serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["send"].as_u64()).is_some_and(|n| n < 256)
+        };
+        let creating = |l: &str| l.contains("CODE: 17 ") && first_sends(l);
+        let only_peer = !failed.is_empty()
+            && failed.iter().all(|l| shed(l) || creating(l))
+            && failed.len() * 20 <= text.lines().count();
+        if only_peer {
             eprintln!(
-                "{name}: the peer shed {} sends under load (SYSTEM_BUSY, flow control): {}",
+                "{name}: the peer shed {} sends under load (SYSTEM_BUSY, flow control) or answered them \
+                 TOPIC_NOT_EXIST while creating the new topic: {}",
                 failed.len(),
                 failed[0]
             );
@@ -201,8 +211,8 @@ fn mqtui_produce_against_the_real_peer() {
         let mut offsets: std::collections::BTreeMap<(String, i64), Vec<i64>> = Default::default();
         for l in text.lines().filter(|l| l.starts_with("{\"type\":\"result\"")) {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            if only_shed && v["status"] == "FAILED" {
-                assert_eq!(v["attempts"], 1, "{name}: SYSTEM_BUSY is not retried: {v}");
+            if only_peer && v["status"] == "FAILED" {
+                assert_eq!(v["attempts"], 1, "{name}: a broker error is not retried: {v}");
                 continue;
             }
             assert_eq!(v["status"], "SEND_OK", "{name}: {v}");

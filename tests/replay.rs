@@ -194,3 +194,40 @@ async fn a_replay_shows_the_live_screens_at_the_same_moments() {
     assert!(player.paused && player.at == player.length, "{:?} of {:?}", player.at, player.length);
     let _ = std::fs::remove_file(&file);
 }
+
+/// A shaped run in the open model falling behind (one send in flight, 50 ms a send, a ramp to
+/// 200/s): the replay's header shows where the ramp was and how late the waiting send was, as
+/// the live header did from the load driver.
+#[test]
+fn a_replay_shows_the_ramps_rate_and_the_lag_now() {
+    let dir = std::env::temp_dir().join(format!("mqtui-replay-shape-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (scenario, file) = (dir.join("slow.toml"), dir.join("shaped.jsonl"));
+    std::fs::write(
+        &scenario,
+        "[[step]]\nat = 0\nbroker = \"broker-a\"\nlatency_ms = 50\n[[step]]\nat = 0\nbroker = \"broker-b\"\nlatency_ms = 50\n",
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_mqtui"))
+        .args(["produce", "--brokers", "2", "--scenario", scenario.to_str().unwrap(), "--stages", "3s:200"])
+        .args(["--concurrency", "1", "--duration", "3", "--output", "json", "--record", file.to_str().unwrap()])
+        .env("MQTUI_LOG_DIR", std::env::temp_dir().join("mqtui-test-logs"))
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&o.stderr));
+    let rec = Recording::open(&file).unwrap();
+    assert_eq!(rec.run.shape.as_deref(), Some("stages 3s:200"));
+    let mut player = Player::new(&rec, Instant::now(), Theme::dark());
+    let mut replay = player.fresh();
+    player.seek(&mut replay, Duration::from_millis(1500));
+    let screen = draw(&replay, 160, 48);
+    let header = screen.lines().nth(1).unwrap();
+    let rate: u64 = header.split("rate ").nth(1).and_then(|r| r.split("/s").next()).unwrap().parse().unwrap();
+    assert!((98..=100).contains(&rate), "half way up a ramp to 200/s: {header}");
+    assert!(header.contains("/s shaped open"), "{header}");
+    // About 75 sends were due by 1.5 s and about 30 could start: the waiting one is late by
+    // most of a second.
+    let lag = header.split("lag now ").nth(1).unwrap_or_else(|| panic!("{header}"));
+    assert!(lag.contains(" ms") || lag.contains(" s"), "{header}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

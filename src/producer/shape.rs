@@ -66,6 +66,23 @@ impl Shape {
         parts.join(" · ")
     }
 
+    /// A shape from its [`describe`](Shape::describe) text (a recording keeps that), ramping
+    /// from `start_rate`.
+    pub fn parse_described(start_rate: f64, text: &str) -> Result<Shape, String> {
+        let mut shape = Shape { start_rate, ..Shape::default() };
+        for part in text.split(" · ").map(str::trim).filter(|p| !p.is_empty()) {
+            if let Some(stages) = part.strip_prefix("stages ") {
+                shape.stages = parse_stages(stages)?;
+            } else if let Some((size, every)) = part.strip_prefix("burst ").and_then(|b| b.split_once(" every ")) {
+                let size = size.trim().parse().map_err(|_| format!("{part:?}: the burst's size is a count"))?;
+                shape.burst = Some(Burst { size, every: parse_duration(every.trim())? });
+            } else {
+                return Err(format!("{part:?}: not a shape (stages …, burst N every D)"));
+            }
+        }
+        Ok(shape)
+    }
+
     /// The stages' total length (zero without stages).
     pub fn length(&self) -> Duration {
         self.stages.iter().map(|s| s.duration).sum()
@@ -306,6 +323,17 @@ mod tests {
             assert!(parse_stages(bad).is_err(), "{bad}");
         }
         assert!(parse_stages("10s").unwrap_err().contains("DURATION:RATE"));
+    }
+
+    #[test]
+    fn a_described_shape_reads_back_as_it_was() {
+        let mut s = shape(50.0, "10s:100,1500ms:2000.5,10s:0");
+        s.burst = Some(Burst { size: 500, every: Duration::from_secs(5) });
+        for s in [s.clone(), Shape { burst: None, ..s.clone() }, Shape { stages: Vec::new(), ..s }] {
+            assert_eq!(Shape::parse_described(50.0, &s.describe()).unwrap(), s, "{}", s.describe());
+        }
+        assert!(Shape::parse_described(0.0, "ramp 10s:5").is_err());
+        assert!(Shape::parse_described(0.0, "burst x every 5s").is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::theme::Theme;
 use crate::producer::events::Event;
 use crate::producer::load::LoadSettings;
 use crate::producer::schedule::LoadModel;
+use crate::producer::shape::Shape;
 use crate::producer::FaultTable;
 use crate::record::schema::at_ns;
 use crate::record::{Line, Recording};
@@ -40,20 +41,25 @@ pub struct Player {
     fault_table: FaultTable,
     avoidance: bool,
     thresholds: Vec<crate::stats::threshold::Threshold>,
+    /// Each schedule the load driver followed: from when (ns), and its shape (None: a constant
+    /// rate or none); a change of rate, model or shape starts a new one, as live.
+    schedules: Vec<(i64, Option<Arc<Shape>>)>,
+    /// The open model's sends: (slot, real start) in ns, by slot.
+    slots: Vec<(i64, i64)>,
     pub length: Duration,
     pub at: Duration,
     pub speed: u32,
     pub paused: bool,
 }
 
-fn settings_of(rate: Option<f64>, concurrency: usize, paused: bool, model: &str) -> LoadSettings {
+fn settings_of(rate: Option<f64>, concurrency: usize, paused: bool, model: &str, shape: Option<&str>) -> LoadSettings {
     LoadSettings {
         rate,
         concurrency,
         paused,
         model: LoadModel::parse(model).unwrap_or(LoadModel::Closed),
-        // A shape drew only its rate now, which a replay cannot know between settings lines.
-        shape: None,
+        // As written ("stages 10s:100,30s:2000 · burst 500 every 5s"), ramping from the rate.
+        shape: shape.and_then(|s| Shape::parse_described(rate.unwrap_or(0.0), s).ok()).map(Arc::new),
     }
 }
 
@@ -61,16 +67,22 @@ impl Player {
     /// A player whose run started at `origin` on the replay's clock.
     pub fn new(rec: &Recording, origin: Instant, theme: Theme) -> Player {
         let run = &rec.run;
-        let mut settings = settings_of(run.rate, run.concurrency, false, &run.load_model);
+        let mut settings = settings_of(run.rate, run.concurrency, false, &run.load_model, run.shape.as_deref());
         let mut items = Vec::new();
         let (mut starts, mut ends) = (Vec::new(), Vec::new());
         let mut first_settings = true;
+        let mut schedules = vec![(0, settings.shape.clone())];
+        let mut last = settings.clone();
+        let mut slots = Vec::new();
         for l in &rec.lines {
             let item = match l {
                 Line::Send(s) => match s.outcome(origin) {
                     Ok(o) => {
                         starts.push(s.t_ns);
                         ends.push(s.end_ns());
+                        if let Some(slot) = s.scheduled_ns {
+                            slots.push((slot, s.t_ns));
+                        }
                         Item::Event(Event::Completed(Arc::new(o)))
                     }
                     Err(_) => continue,
@@ -84,14 +96,20 @@ impl Player {
                 Line::Warning { text, .. } => Item::Event(Event::Warning(text.clone())),
                 Line::Lagged { missed, .. } => Item::Event(Event::Lagged(*missed)),
                 Line::Injection { broker, fault, .. } => Item::Injection(broker.as_str().into(), fault.clone()),
-                Line::Settings { rate, concurrency, paused, model, .. } => {
-                    let s = settings_of(*rate, *concurrency, *paused, model);
+                Line::Settings { t_ns, rate, concurrency, paused, model, shape } => {
+                    let s = settings_of(*rate, *concurrency, *paused, model, shape.as_deref());
                     if first_settings {
                         // The settings the run started with.
-                        settings = s;
+                        schedules[0].1 = s.shape.clone();
+                        settings = s.clone();
+                        last = s;
                         first_settings = false;
                         continue;
                     }
+                    if s.rate != last.rate || s.model != last.model || s.shape != last.shape {
+                        schedules.push((*t_ns, s.shape.clone()));
+                    }
+                    last = s.clone();
                     Item::Settings(s)
                 }
                 Line::Run { .. } | Line::End { .. } => continue,
@@ -102,6 +120,7 @@ impl Player {
         items.sort_by_key(|(t, _)| *t);
         starts.sort_unstable();
         ends.sort_unstable();
+        slots.sort_unstable();
         let last = items.last().map_or(0, |(t, _)| *t).max(0) as u64;
         let length = rec.elapsed().max(Duration::from_nanos(last));
         let wall_base = chrono::DateTime::from_timestamp_millis(rec.started_ms)
@@ -136,6 +155,8 @@ impl Player {
             fault_table: FaultTable::parse(&run.fault_table).unwrap_or(FaultTable::V5),
             avoidance: run.fault_avoidance,
             thresholds: rec.thresholds.clone(),
+            schedules,
+            slots,
             length,
             at: Duration::ZERO,
             speed: 1,
@@ -184,6 +205,10 @@ impl Player {
         let now = at_ns(self.origin, upto);
         app.tick(now);
         app.live.in_flight = self.in_flight(upto);
+        // What the load driver reported live: where a shape's ramp is, how late the send
+        // waiting for its slot is.
+        app.live.schedule_rate = self.schedule_rate(upto);
+        app.live.schedule_lag = self.lag(upto);
         if self.at >= self.length {
             self.paused = true;
         }
@@ -196,6 +221,23 @@ impl Player {
         let started = self.starts.partition_point(|s| *s <= t_ns);
         let ended = self.ends.partition_point(|e| *e <= t_ns);
         started.saturating_sub(ended) as u64
+    }
+
+    /// The shaped rate at `t_ns` (None without a shape).
+    fn schedule_rate(&self, t_ns: i64) -> Option<f64> {
+        let i = self.schedules.partition_point(|(from, _)| *from <= t_ns).checked_sub(1)?;
+        let (from, shape) = &self.schedules[i];
+        shape.as_ref().map(|s| s.rate_at(Duration::from_nanos(t_ns.saturating_sub(*from).max(0) as u64)))
+    }
+
+    /// How late, at `t_ns`, the first send not yet started was on its slot (zero: none due).
+    /// Sends start in their slots' order.
+    fn lag(&self, t_ns: i64) -> Duration {
+        let i = self.slots.partition_point(|(_, start)| *start <= t_ns);
+        match self.slots.get(i) {
+            Some((slot, _)) if *slot <= t_ns => Duration::from_nanos((t_ns - slot) as u64),
+            _ => Duration::ZERO,
+        }
     }
 
     /// Plays on by `real` time at the current speed (nothing while paused).

@@ -235,6 +235,12 @@ fn the_config_file_sets_defaults_and_a_bad_one_is_named_with_its_line() {
     assert_eq!(o.status.code(), Some(2), "a bad value is a bad flag");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("line 2") && err.contains("'soon'") && err.contains("timeout-ms"), "{err}");
+    // One value a key: a list or a table is refused where it stands.
+    std::fs::write(&bad, "retries = 1\n\ntimeout-ms = [1, 2]\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mqtui")).args(["produce"]).env("MQTUI_CONFIG", &bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 3") && err.contains("expected a single value"), "{err}");
 
     // The environment wins over the file; the file's values are the flags' defaults.
     let o = Command::new(env!("CARGO_BIN_EXE_mqtui"))

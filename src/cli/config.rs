@@ -16,15 +16,63 @@ pub fn config_path() -> Option<std::path::PathBuf> {
     Some(base.join("mqtui").join("config.toml"))
 }
 
-/// A config file's value for a flag, as the command line would give it.
-fn config_value(key: &str, value: &toml::Value) -> Result<String, String> {
-    Ok(match value {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Integer(i) => i.to_string(),
-        toml::Value::Float(f) => f.to_string(),
-        toml::Value::Boolean(b) => b.to_string(),
-        other => return Err(format!("'{key}' must be a single value, not {}", other.type_str())),
-    })
+/// The config file, read: each key a flag's long name (`timeout-ms` or `timeout_ms`) with one
+/// value, and where the value stands in the file (for the line an error names). Which keys
+/// there are and what each value may be are the flags' own: a key is looked up among the flags,
+/// a value read by its flag's value parser.
+#[derive(Debug, serde::Deserialize)]
+#[serde(transparent)]
+struct ConfigFile {
+    settings: std::collections::BTreeMap<String, toml::Spanned<Setting>>,
+}
+
+/// One setting's value: a string, an integer, a float or a boolean (not an array or a table).
+#[derive(Debug)]
+enum Setting {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Setting {
+    /// As the command line would give it.
+    fn as_arg(&self) -> String {
+        match self {
+            Setting::Text(s) => s.clone(),
+            Setting::Int(i) => i.to_string(),
+            Setting::Float(f) => f.to_string(),
+            Setting::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Setting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Setting, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Setting;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a single value (a string, a number or true/false), as the flag takes it")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Setting, E> {
+                Ok(Setting::Text(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Setting, E> {
+                Ok(Setting::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Setting, E> {
+                i64::try_from(v).map(Setting::Int).map_err(E::custom)
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Setting, E> {
+                Ok(Setting::Float(v))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Setting, E> {
+                Ok(Setting::Bool(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The flags a config file may set: those with an environment variable (the settings; not
@@ -76,24 +124,17 @@ pub fn command_with_config() -> Result<(clap::Command, Option<std::path::PathBuf
         }
         Err(e) => return Err(format!("config file {}: {e}", path.display())),
     };
-    let table: toml::Table =
-        text.parse().map_err(|e: toml::de::Error| format!("config file {}: {e}", path.display()))?;
-    let line_of = |key: &str| {
-        text.lines()
-            .position(|l| {
-                let l = l.trim_start();
-                l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
-            })
-            .map_or(String::new(), |i| format!(", line {}", i + 1))
-    };
+    // toml's errors say the line and the column themselves.
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))?;
     let mut cmd = cmd;
-    for (key, value) in &table {
-        let at = || format!("config file {}{}", path.display(), line_of(key));
+    for (key, value) in &file.settings {
+        let line = text[..value.span().start].matches('\n').count() + 1;
+        let at = || format!("config file {}, line {line}", path.display());
         let flag = key.replace('_', "-");
         if !settable(&cmd, &flag) {
             return Err(format!("{}: unknown key '{key}' (keys are flag names, e.g. timeout-ms = 3000)", at()));
         }
-        let v = config_value(key, value).map_err(|e| format!("{}: {e}", at()))?;
+        let v = value.get_ref().as_arg();
         // Once per process, before anything runs: the command definition keeps it.
         let v: &'static str = Box::leak(v.into_boxed_str());
         cmd = with_default(cmd, &flag, v).map_err(|e| {

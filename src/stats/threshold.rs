@@ -129,7 +129,7 @@ impl Threshold {
         }
     }
 
-    /// The measured value in its unit, short: `412 ms`, `0.25%`, `1,204/s`, `3`; `none` when
+    /// The measured value in its unit, short: `412 ms`, `0.25%`, `1204/s`, `3`; `none` when
     /// nothing was measured.
     pub fn measured(&self, v: &Verdict) -> String {
         if v.value.is_nan() {

@@ -18,6 +18,7 @@ use tokio_util::codec::FramedRead;
 use crate::cluster::BrokerFault;
 use crate::remoting::codes::response_code_label;
 use crate::remoting::connection::write_batches;
+use crate::remoting::limits::{ConnectionSlots, GuardedFrames, ReadEnd, ServerLimits};
 use crate::remoting::{RemotingCodec, RemotingCommand, RequestCode, ResponseCode};
 
 pub use crate::remoting::addr_map::AddrMap;
@@ -41,6 +42,8 @@ struct Inner {
     map: RwLock<HashMap<String, String>>,
     /// TLS on the way to the brokers (the producer reaches the in-process proxy plainly).
     tls: Option<crate::remoting::tls::TlsClient>,
+    /// What each proxy lets a client hold (connections, frame and idle timeouts).
+    limits: ServerLimits,
 }
 
 /// The proxies of one run. Cheap to clone.
@@ -83,6 +86,14 @@ impl Chaos {
         Chaos { inner: Arc::new(Inner { tls, ..Default::default() }) }
     }
 
+    /// The same proxies under `limits` (before any is started).
+    pub fn with_limits(mut self, limits: ServerLimits) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.limits = limits;
+        }
+        self
+    }
+
     /// Puts a proxy in front of `broker` at `upstream` (once per broker); returns its address.
     pub async fn add_broker(&self, broker: &str, upstream: &str) -> std::io::Result<SocketAddr> {
         if let Some(p) = self.inner.proxies.lock().unwrap().get(broker) {
@@ -93,7 +104,14 @@ impl Chaos {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let local = listener.local_addr()?;
         let (fault, fault_rx) = watch::channel(BrokerFault::default());
-        let task = tokio::spawn(serve(listener, local, upstream.to_string(), fault_rx, self.inner.tls.clone()));
+        let task = tokio::spawn(serve(
+            listener,
+            local,
+            upstream.to_string(),
+            fault_rx,
+            self.inner.tls.clone(),
+            self.inner.limits,
+        ));
         self.inner.map.write().unwrap().insert(upstream.to_string(), local.to_string());
         self.inner
             .proxies
@@ -133,7 +151,9 @@ async fn serve(
     upstream: String,
     mut fault: watch::Receiver<BrokerFault>,
     tls: Option<crate::remoting::tls::TlsClient>,
+    limits: ServerLimits,
 ) {
+    let slots = ConnectionSlots::new(limits.max_connections);
     let mut listener = Some(listener);
     let (kill_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     loop {
@@ -153,9 +173,14 @@ async fn serve(
         match &listener {
             Some(l) => tokio::select! {
                 r = fault.changed() => if r.is_err() { return },
-                a = l.accept() => if let Ok((client, _)) = a {
+                a = l.accept() => if let Ok((client, peer)) = a {
+                    let Some(slot) = slots.take("chaos proxy", peer) else { continue };
                     let _ = client.set_nodelay(true);
-                    tokio::spawn(pipe(client, upstream.clone(), fault.clone(), kill_tx.subscribe(), tls.clone()));
+                    let piped = pipe(client, upstream.clone(), fault.clone(), kill_tx.subscribe(), tls.clone(), limits);
+                    tokio::spawn(async move {
+                        piped.await;
+                        drop(slot);
+                    });
                 },
             },
             None => {
@@ -181,6 +206,7 @@ async fn pipe(
     fault: watch::Receiver<BrokerFault>,
     kill: tokio::sync::broadcast::Receiver<()>,
     tls: Option<crate::remoting::tls::TlsClient>,
+    limits: ServerLimits,
 ) {
     let Ok(Ok(up)) = tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(&upstream)).await else {
         return; // the client sees the connection close
@@ -189,12 +215,12 @@ async fn pipe(
     match tls {
         None => {
             let (ur, uw) = up.into_split();
-            pipe_halves(client, ur, uw, fault, kill).await
+            pipe_halves(client, ur, uw, fault, kill, limits).await
         }
         Some(tls) => match tokio::time::timeout(Duration::from_secs(3), tls.connect(&upstream, up)).await {
             Ok(Ok(s)) => {
                 let (ur, uw) = tokio::io::split(s);
-                pipe_halves(client, ur, uw, fault, kill).await
+                pipe_halves(client, ur, uw, fault, kill, limits).await
             }
             Ok(Err(e)) => tracing::warn!(%upstream, error = %e, "chaos proxy: TLS to the broker failed"),
             Err(_) => tracing::warn!(%upstream, "chaos proxy: no TLS handshake with the broker within 3 s"),
@@ -208,6 +234,7 @@ async fn pipe_halves<R, W>(
     uw: W,
     fault: watch::Receiver<BrokerFault>,
     mut kill: tokio::sync::broadcast::Receiver<()>,
+    limits: ServerLimits,
 ) where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -230,14 +257,21 @@ async fn pipe_halves<R, W>(
             }
         }
     });
-    // Client → upstream: through the faults.
-    let mut frames = FramedRead::new(cr, RemotingCodec::default());
+    // Client → upstream: through the faults, under the proxy's frame and idle timeouts.
+    let mut frames = GuardedFrames::new(cr, limits);
     loop {
         let next = tokio::select! {
             _ = kill.recv() => break,
             n = frames.next() => n,
         };
-        let Some(Ok(req)) = next else { break };
+        let req = match next {
+            Ok(req) => req,
+            Err(ReadEnd::Eof) => break,
+            Err(end) => {
+                tracing::warn!("chaos proxy: {end}: closing the connection");
+                break;
+            }
+        };
         let f = fault.borrow().clone();
         if f.hang {
             continue;

@@ -165,6 +165,7 @@ async fn run_cluster(args: ClusterArgs) -> ExitCode {
         queues: args.queues,
         acl: args.acl.clone(),
         tls,
+        limits: args.server.limits(),
         ..ClusterConfig::default()
     };
     let cluster = match DemoCluster::start(cfg).await {

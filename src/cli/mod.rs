@@ -6,8 +6,10 @@ use clap::{Args, Parser, Subcommand};
 
 mod config;
 mod offline;
+mod server;
 pub use config::{command_with_config, config_path, parse};
 pub use offline::{CompareArgs, ReplayArgs, ReportArgs, ReportFormat};
+pub use server::ServerLimitArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -186,6 +188,8 @@ impl TlsArgs {
 pub struct ProducerArgs {
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub server: ServerLimitArgs,
     /// Name servers of a real cluster, `host:port;host:port`.
     #[arg(long, env = "MQTUI_NAMESRV", conflicts_with = "demo", value_parser = parse_namesrv)]
     pub namesrv: Option<String>,
@@ -498,6 +502,8 @@ pub struct ClusterArgs {
     /// system's temp dir).
     #[arg(long, value_name = "FILE")]
     pub tls_cert_out: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub server: ServerLimitArgs,
 }
 
 fn parse_secret(s: &str) -> Result<crate::remoting::acl::Secret, String> {

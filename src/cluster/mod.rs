@@ -42,6 +42,8 @@ pub struct ClusterConfig {
     pub acl: Option<crate::remoting::AclCredentials>,
     /// The name server and brokers speak TLS only (`tls.server.mode=enforcing`).
     pub tls: Option<crate::remoting::tls::TlsServer>,
+    /// What each server lets its clients hold (connections, frame and idle timeouts).
+    pub limits: crate::remoting::limits::ServerLimits,
 }
 
 impl Default for ClusterConfig {
@@ -54,6 +56,7 @@ impl Default for ClusterConfig {
             cluster_name: "DemoCluster".to_string(),
             acl: None,
             tls: None,
+            limits: Default::default(),
         }
     }
 }
@@ -138,10 +141,15 @@ impl DemoCluster {
             let core = Arc::new(BrokerCore::new(name.clone(), cfg.queues, fault_rx, cfg.acl.clone(), &shared, i as u8));
             let port = cfg.broker_base_port.map_or(0, |b| b.saturating_add(i as u16));
             let addr = SocketAddr::new(cfg.namesrv_addr.ip(), port);
-            let (local, task) =
-                listener::supervise(addr, core.clone(), down_rx, cfg.tls.as_ref().map(|t| t.acceptor.clone()))
-                    .await
-                    .map_err(|err| ClusterError::Listen { who: name.clone(), addr, err })?;
+            let (local, task) = listener::supervise(
+                addr,
+                core.clone(),
+                down_rx,
+                cfg.tls.as_ref().map(|t| t.acceptor.clone()),
+                cfg.limits,
+            )
+            .await
+            .map_err(|err| ClusterError::Listen { who: name.clone(), addr, err })?;
             *core.addr.lock().unwrap() = local;
             tasks.push(task);
             // TransactionalMessageCheckService: check-backs for half messages left unknown.
@@ -170,6 +178,7 @@ impl DemoCluster {
             namesrv.clone(),
             ns_down_rx,
             cfg.tls.as_ref().map(|t| t.acceptor.clone()),
+            cfg.limits,
         )
         .await
         .map_err(|err| ClusterError::Listen { who: "the name server".into(), addr: cfg.namesrv_addr, err })?;

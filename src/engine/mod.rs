@@ -128,7 +128,7 @@ async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Target, S
         if namesrvs.is_empty() {
             return Err(StartError::config("--namesrv is empty: give host:port[;host:port…]"));
         }
-        let chaos = args.chaos.then(|| crate::chaos::Chaos::with_tls(tls.clone()));
+        let chaos = args.chaos.then(|| crate::chaos::Chaos::with_tls(tls.clone()).with_limits(args.server.limits()));
         let description = format!(
             "{}name server {}{}",
             if chaos.is_some() { "CHAOS · " } else { "" },
@@ -162,6 +162,7 @@ async fn target(args: &ProducerArgs, default_scenario: &str) -> Result<Target, S
     let cluster = DemoCluster::start(ClusterConfig {
         brokers: args.brokers as usize,
         tls: server_tls,
+        limits: args.server.limits(),
         ..ClusterConfig::default()
     })
     .await

@@ -309,7 +309,7 @@ impl RouteCache {
             Ok((_, r)) if r.code == ResponseCode::TOPIC_NOT_EXIST.code() => Ok(None),
             Ok((addr, r)) => TopicRouteData::parse(&r.body).map(Some).map_err(|e| RouteError::NoRoute {
                 topic: topic.to_string(),
-                detail: format!("{addr} sent a route that does not parse: {e}"),
+                detail: format!("name server {addr} sent a route mqtui refuses: {e}"),
             }),
             Err(failures) => Err(RouteError::NoNameServer(failures.join("; "))),
         }

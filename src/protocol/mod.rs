@@ -1,5 +1,6 @@
 //! What travels inside frames: send headers, messages and their properties, ids, route data.
 
+pub mod bounded;
 pub mod compress;
 pub mod header;
 pub mod message;

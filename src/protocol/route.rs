@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::bounded;
+
 /// `PermName.PERM_READ`.
 pub const PERM_READ: i32 = 4;
 /// `PermName.PERM_WRITE`.
@@ -37,6 +39,7 @@ pub struct BrokerData {
     pub cluster: String,
     pub broker_name: String,
     /// broker id → `ip:port`; id 0 is the master.
+    #[serde(deserialize_with = "broker_addrs")]
     pub broker_addrs: BTreeMap<i64, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zone_name: Option<String>,
@@ -54,9 +57,45 @@ impl BrokerData {
 pub struct TopicRouteData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_topic_conf: Option<String>,
+    #[serde(deserialize_with = "queue_datas")]
     pub queue_datas: Vec<QueueData>,
+    #[serde(deserialize_with = "broker_datas")]
     pub broker_datas: Vec<BrokerData>,
+    #[serde(deserialize_with = "filter_servers")]
     pub filter_server_table: BTreeMap<String, Vec<String>>,
+}
+
+fn broker_addrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<i64, String>, D::Error> {
+    bounded::map(d, bounded::MAX_BROKER_ADDRS, "brokerAddrs")
+}
+fn queue_datas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<QueueData>, D::Error> {
+    bounded::seq(d, bounded::MAX_BROKERS, "queueDatas")
+}
+fn broker_datas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<BrokerData>, D::Error> {
+    bounded::seq(d, bounded::MAX_BROKERS, "brokerDatas")
+}
+fn filter_servers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
+    struct Servers(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Servers {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            bounded::seq(d, bounded::MAX_BROKER_ADDRS, "filterServerTable's servers").map(Servers)
+        }
+    }
+    let m: BTreeMap<String, Servers> = bounded::map(d, bounded::MAX_BROKERS, "filterServerTable")?;
+    Ok(m.into_iter().map(|(k, v)| (k, v.0)).collect())
+}
+fn broker_addr_table<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, BrokerData>, D::Error> {
+    bounded::map(d, bounded::MAX_BROKERS, "brokerAddrTable")
+}
+fn cluster_addr_table<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, BTreeSet<String>>, D::Error> {
+    struct Names(BTreeSet<String>);
+    impl<'de> serde::Deserialize<'de> for Names {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            bounded::string_set(d, bounded::MAX_BROKERS, "a cluster's broker names").map(Names)
+        }
+    }
+    let m: BTreeMap<String, Names> = bounded::map(d, bounded::MAX_CLUSTERS, "clusterAddrTable")?;
+    Ok(m.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
 
 /// One queue the producer may write to.
@@ -69,9 +108,43 @@ pub struct MessageQueue {
 }
 
 impl TopicRouteData {
-    /// Parses a route body: standard JSON first, then with bare numeric keys quoted.
+    /// Parses a route body: standard JSON first, then with bare numeric keys quoted; then checks
+    /// that what it names stays within mqtui's bounds ([`bounded`]): a route that would make a
+    /// producer keep millions of queues is refused, not allocated.
     pub fn parse(body: &[u8]) -> Result<Self, RouteParseError> {
-        parse_lenient(body, "topic route")
+        let route: TopicRouteData = parse_lenient(body, "topic route")?;
+        route.check_bounds()?;
+        Ok(route)
+    }
+
+    /// The queue counts (`writeQueueNums`, `readQueueNums`, `orderTopicConf`'s) are at most
+    /// [`bounded::MAX_QUEUES_PER_BROKER`] each and the writable queues at most
+    /// [`bounded::MAX_ROUTE_QUEUES`] in all.
+    pub fn check_bounds(&self) -> Result<(), RouteParseError> {
+        let over = |detail: String| RouteParseError { what: "topic route", detail };
+        let max = bounded::MAX_QUEUES_PER_BROKER;
+        let mut total = 0usize;
+        for qd in &self.queue_datas {
+            for (field, n) in [("writeQueueNums", qd.write_queue_nums), ("readQueueNums", qd.read_queue_nums)] {
+                if n > max {
+                    return Err(over(format!("broker {:?} has {field} {n}, more than {max}", qd.broker_name)));
+                }
+            }
+            total += qd.write_queue_nums.max(0) as usize;
+        }
+        if let Some(conf) = self.order_topic_conf.as_deref().filter(|c| !c.is_empty()) {
+            total = 0;
+            for (broker, n) in order_conf_items(conf) {
+                if n > max {
+                    return Err(over(format!("orderTopicConf gives broker {broker:?} {n} queues, more than {max}")));
+                }
+                total += n.max(0) as usize;
+            }
+        }
+        if total > bounded::MAX_ROUTE_QUEUES {
+            return Err(over(format!("{total} writable queues, more than {}", bounded::MAX_ROUTE_QUEUES)));
+        }
+        Ok(())
     }
 
     /// Standard JSON (quoted keys), as name servers answer clients of version ≥ 4.9.4.
@@ -94,14 +167,16 @@ impl TopicRouteData {
     pub fn publish_queues(&self, topic: &str) -> Vec<MessageQueue> {
         let mut out = Vec::new();
         let topic: std::sync::Arc<str> = topic.into();
+        // Bounded whatever the route says (a route made by hand, not parsed, is clamped here too).
+        let per_broker = |n: i32| n.clamp(0, bounded::MAX_QUEUES_PER_BROKER);
         if let Some(conf) = self.order_topic_conf.as_deref().filter(|c| !c.is_empty()) {
-            for item in conf.split(';') {
-                if let Some((broker, n)) = item.split_once(':') {
-                    let n: i32 = n.trim().parse().unwrap_or(0);
-                    let broker: std::sync::Arc<str> = broker.into();
-                    for q in 0..n {
-                        out.push(MessageQueue { topic: topic.clone(), broker_name: broker.clone(), queue_id: q });
+            for (broker, n) in order_conf_items(conf) {
+                let broker: std::sync::Arc<str> = broker.into();
+                for q in 0..per_broker(n) {
+                    if out.len() == bounded::MAX_ROUTE_QUEUES {
+                        return out;
                     }
+                    out.push(MessageQueue { topic: topic.clone(), broker_name: broker.clone(), queue_id: q });
                 }
             }
             return out;
@@ -119,7 +194,10 @@ impl TopicRouteData {
                 continue;
             }
             let broker: std::sync::Arc<str> = qd.broker_name.as_str().into();
-            for q in 0..qd.write_queue_nums {
+            for q in 0..per_broker(qd.write_queue_nums) {
+                if out.len() == bounded::MAX_ROUTE_QUEUES {
+                    return out;
+                }
                 out.push(MessageQueue { topic: topic.clone(), broker_name: broker.clone(), queue_id: q });
             }
         }
@@ -131,8 +209,15 @@ impl TopicRouteData {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ClusterInfo {
+    #[serde(deserialize_with = "broker_addr_table")]
     pub broker_addr_table: BTreeMap<String, BrokerData>,
+    #[serde(deserialize_with = "cluster_addr_table")]
     pub cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// `orderTopicConf`'s `broker:n` items (`;`-separated); an unparsable count is 0, as none.
+fn order_conf_items(conf: &str) -> impl Iterator<Item = (&str, i32)> {
+    conf.split(';').filter_map(|item| item.split_once(':')).map(|(b, n)| (b, n.trim().parse().unwrap_or(0)))
 }
 
 impl ClusterInfo {
@@ -154,7 +239,12 @@ fn parse_lenient<T: serde::de::DeserializeOwned>(body: &[u8], what: &'static str
             let text =
                 std::str::from_utf8(body).map_err(|e| RouteParseError { what, detail: format!("not UTF-8: {e}") })?;
             let fixed = quote_numeric_keys(text);
-            serde_json::from_str(&fixed).map_err(|_| RouteParseError { what, detail: first.to_string() })
+            // The quoted text's error when the first was about the bare keys (a bound broken
+            // further on); otherwise the first (its line and column are the peer's).
+            serde_json::from_str(&fixed).map_err(|second| {
+                let bare_keys = first.to_string().starts_with("key must be a string");
+                RouteParseError { what, detail: if bare_keys { second } else { first }.to_string() }
+            })
         }
     }
 }
@@ -332,6 +422,36 @@ mod tests {
     fn order_topic_conf_wins() {
         let r = TopicRouteData { order_topic_conf: Some("broker-a:2;broker-b:1".into()), ..Default::default() };
         assert_eq!(r.publish_queues("T").len(), 3);
+    }
+
+    #[test]
+    fn absurd_counts_are_refused_before_anything_is_allocated_for_them() {
+        // A hostile name server: 2^31-1 write queues on one broker (the producer would build
+        // 2 billion queues), in JSON and fastjson.
+        let huge = r#"{"brokerDatas":[{"brokerAddrs":{0:"127.0.0.1:1"},"brokerName":"b","cluster":"C"}],"queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":4,"writeQueueNums":2147483647}]}"#;
+        let e = TopicRouteData::parse(huge.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains(r#"broker "b" has writeQueueNums 2147483647, more than 1024"#), "{e}");
+        let order = r#"{"orderTopicConf":"b:2147483647","brokerDatas":[],"queueDatas":[]}"#;
+        let e = TopicRouteData::parse(order.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("orderTopicConf gives broker \"b\" 2147483647 queues"), "{e}");
+        // 1024 queues on each of 200 brokers: each count allowed, the sum is not.
+        let qds: Vec<String> = (0..200)
+            .map(|i| format!(r#"{{"brokerName":"b{i}","perm":6,"readQueueNums":1024,"writeQueueNums":1024}}"#))
+            .collect();
+        let many = format!(r#"{{"brokerDatas":[],"queueDatas":[{}]}}"#, qds.join(","));
+        let e = TopicRouteData::parse(many.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("204800 writable queues, more than 131072"), "{e}");
+        // A body of empty objects: refused at the bound, not read into millions of brokers.
+        let empties = format!(r#"{{"brokerDatas":[{}]}}"#, vec!["{}"; 100_000].join(","));
+        let e = TopicRouteData::parse(empties.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("brokerDatas has more than 4096 elements"), "{e}");
+        let addrs: Vec<String> = (0..1000).map(|i| format!("{i}:\"a\"")).collect();
+        let addrs = format!(r#"{{"brokerDatas":[{{"brokerName":"b","brokerAddrs":{{{}}}}}]}}"#, addrs.join(","));
+        let e = TopicRouteData::parse(addrs.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("brokerAddrs has more than 256 entries"), "{e}");
+        // A route built by hand is clamped where it is turned into queues.
+        let r = TopicRouteData { order_topic_conf: Some("a:2147483647;b:-5;c:x".into()), ..Default::default() };
+        assert_eq!(r.publish_queues("T").len(), 1024);
     }
 
     #[test]

@@ -11,9 +11,15 @@ pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 
 /// Encodes and decodes whole `RemotingCommand` frames. After an error the stream cannot be
 /// resynchronised: callers close the connection.
+///
+/// The read buffer grows with the bytes that arrived, never with the length a frame announces:
+/// a peer that announces 16 MiB and sends 10 bytes costs 10 bytes (and a server closes it after
+/// its frame timeout, from [`RemotingCodec::partial_since`]).
 #[derive(Debug, Clone)]
 pub struct RemotingCodec {
     max_frame: usize,
+    /// Since when the buffer holds the start of a frame that has not completed.
+    partial_since: Option<tokio::time::Instant>,
 }
 
 impl Default for RemotingCodec {
@@ -24,7 +30,13 @@ impl Default for RemotingCodec {
 
 impl RemotingCodec {
     pub fn new(max_frame: usize) -> Self {
-        RemotingCodec { max_frame }
+        RemotingCodec { max_frame, partial_since: None }
+    }
+
+    /// Since when a frame has been arriving without completing (None: the buffer ends at a frame
+    /// boundary).
+    pub fn partial_since(&self) -> Option<tokio::time::Instant> {
+        self.partial_since
     }
 }
 
@@ -33,6 +45,26 @@ impl Decoder for RemotingCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<RemotingCommand>, CodecError> {
+        let frame = self.decode_frame(src);
+        if matches!(frame, Ok(None)) && !src.is_empty() {
+            self.partial_since.get_or_insert_with(tokio::time::Instant::now);
+        } else {
+            self.partial_since = None;
+        }
+        frame
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<RemotingCommand>, CodecError> {
+        match self.decode(buf)? {
+            Some(frame) => Ok(Some(frame)),
+            None if buf.is_empty() => Ok(None),
+            None => Err(CodecError::TruncatedFrame(buf.len())),
+        }
+    }
+}
+
+impl RemotingCodec {
+    fn decode_frame(&mut self, src: &mut BytesMut) -> Result<Option<RemotingCommand>, CodecError> {
         if src.len() < 4 {
             return Ok(None);
         }
@@ -49,20 +81,12 @@ impl Decoder for RemotingCodec {
             return Err(CodecError::FrameTooShort(len));
         }
         if src.len() < 4 + len {
-            src.reserve(4 + len - src.len());
+            // No reservation for the announced length: the buffer grows (doubling) as bytes come.
             return Ok(None);
         }
         src.advance(4);
         let frame = src.split_to(len).freeze();
         RemotingCommand::decode_frame(frame).map(Some)
-    }
-
-    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<RemotingCommand>, CodecError> {
-        match self.decode(buf)? {
-            Some(frame) => Ok(Some(frame)),
-            None if buf.is_empty() => Ok(None),
-            None => Err(CodecError::TruncatedFrame(buf.len())),
-        }
     }
 }
 
@@ -136,6 +160,20 @@ mod tests {
         assert!(matches!(codec.decode(&mut b), Err(CodecError::InvalidJson(_))));
         let mut b = BytesMut::from(&[0u8, 0, 0, 6, 1, 0, 0, 2, 0, 1][..]);
         assert!(matches!(codec.decode(&mut b), Err(CodecError::BinaryHeader(_))));
+    }
+
+    #[test]
+    fn an_announced_length_reserves_nothing() {
+        let mut codec = RemotingCodec::default();
+        // 16 MiB announced, 10 bytes sent.
+        let mut b = BytesMut::with_capacity(64);
+        b.extend_from_slice(&[0, 0xFF, 0xFF, 0xFF, 0, 0, 0, 2, b'{', b'}']);
+        assert_eq!(codec.decode(&mut b), Ok(None));
+        assert!(b.capacity() <= 64, "capacity {}", b.capacity());
+        assert!(codec.partial_since().is_some(), "a frame is under way");
+        let mut whole = frame();
+        assert!(codec.decode(&mut whole).unwrap().is_some());
+        assert_eq!(codec.partial_since(), None, "a frame boundary");
     }
 
     #[test]

@@ -19,6 +19,8 @@ use super::error::InvokeError;
 
 /// At most this many bytes are gathered into one write.
 const WRITE_BATCH_BYTES: usize = 256 * 1024;
+/// A write buffer larger than this is given back when the queue is empty.
+const IDLE_WRITE_BUFFER: usize = 16 * 1024;
 /// Requests queued for the writer before `invoke` refuses (Java: 65535 async permits).
 const OUTBOUND_QUEUE: usize = 65_536;
 
@@ -274,10 +276,14 @@ pub(crate) async fn write_batches<W, T>(
 ) where
     W: AsyncWrite + Unpin,
 {
-    let mut buf = BytesMut::with_capacity(64 * 1024);
-    let mut batch: Vec<T> = Vec::with_capacity(64);
+    // Grown by the first batch, not before: an idle connection keeps no write buffer.
+    let mut buf = BytesMut::new();
+    let mut batch: Vec<T> = Vec::new();
+    // The last batch's size: a buffer made anew starts there (no doubling through a burst).
+    let mut last = 0usize;
     while let Some(first) = rx.recv().await {
         buf.clear();
+        buf.reserve(last);
         encode(&first, &mut buf);
         batch.push(first);
         while buf.len() < WRITE_BATCH_BYTES {
@@ -293,9 +299,12 @@ pub(crate) async fn write_batches<W, T>(
             on_error(&batch, e);
             return;
         }
+        last = buf.len().min(WRITE_BATCH_BYTES);
         batch.clear();
-        if buf.capacity() > 4 * WRITE_BATCH_BYTES {
-            buf = BytesMut::with_capacity(64 * 1024);
+        // Nothing more queued: a buffer grown for a burst is given back while the connection
+        // is quiet.
+        if buf.capacity() > 4 * WRITE_BATCH_BYTES || (buf.capacity() > IDLE_WRITE_BUFFER && rx.is_empty()) {
+            buf = BytesMut::new();
         }
     }
     let _ = w.shutdown().await;

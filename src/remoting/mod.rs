@@ -8,6 +8,7 @@ pub mod command;
 pub mod connection;
 pub mod error;
 pub mod java;
+pub mod limits;
 pub mod namesrv;
 pub mod server;
 pub mod tls;

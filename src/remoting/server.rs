@@ -7,15 +7,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio_util::codec::FramedRead;
 
-use super::codec::RemotingCodec;
 use super::command::RemotingCommand;
 use super::connection::write_batches;
+use super::limits::{ConnectionSlots, GuardedFrames, ReadEnd, ServerLimits};
 
 /// What to do with one request.
 #[derive(Debug)]
@@ -93,10 +91,23 @@ pub async fn listen_with(
     handler: Arc<dyn Handler>,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> std::io::Result<ServerHandle> {
+    listen_limited(addr, handler, tls, ServerLimits::default(), None).await
+}
+
+/// [`listen_with`] under `limits`; `slots` (shared by several listeners of one server, e.g. a
+/// broker that listens again after going down) or slots of its own.
+pub async fn listen_limited(
+    addr: SocketAddr,
+    handler: Arc<dyn Handler>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: ServerLimits,
+    slots: Option<ConnectionSlots>,
+) -> std::io::Result<ServerHandle> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, handler, stop_rx, tls));
+    let slots = slots.unwrap_or_else(|| ConnectionSlots::new(limits.max_connections));
+    let task = tokio::spawn(accept_loop(listener, handler, stop_rx, tls, limits, slots));
     Ok(ServerHandle { addr: local, stop: stop_tx, task: Some(task) })
 }
 
@@ -105,28 +116,37 @@ async fn accept_loop(
     handler: Arc<dyn Handler>,
     mut stop: watch::Receiver<bool>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: ServerLimits,
+    slots: ConnectionSlots,
 ) {
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // At the cap: closed at once (dropped), before anything is kept for it.
+                    let Some(slot) = slots.take("server", peer) else { continue };
                     let _ = stream.set_nodelay(true);
                     let (handler, stop) = (handler.clone(), stop.clone());
                     match &tls {
                         None => {
-                            tokio::spawn(serve_connection(stream, peer, handler, stop));
+                            tokio::spawn(async move {
+                                serve_connection_limited(stream, peer, handler, stop, limits).await;
+                                drop(slot);
+                            });
                         }
                         Some(acceptor) => {
                             let acceptor = acceptor.clone();
+                            let handshake = limits.frame_timeout.min(Duration::from_secs(10));
                             tokio::spawn(async move {
-                                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                                let _slot = slot;
+                                match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
                                     Ok(Ok(s)) => {
                                         let (read, write) = tokio::io::split(s);
-                                        serve_io(read, write, peer, handler, stop).await;
+                                        serve_io(read, write, peer, handler, stop, limits).await;
                                     }
                                     Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake failed (a plain client?), connection dropped"),
-                                    Err(_) => tracing::info!(%peer, "no TLS handshake within 10 s, connection dropped"),
+                                    Err(_) => tracing::info!(%peer, ms = handshake.as_millis() as u64, "no TLS handshake in time, connection dropped"),
                                 }
                             });
                         }
@@ -149,13 +169,30 @@ pub async fn serve_connection(
     handler: Arc<dyn Handler>,
     stop: watch::Receiver<bool>,
 ) {
+    serve_connection_limited(stream, peer, handler, stop, ServerLimits::default()).await
+}
+
+/// [`serve_connection`], closing it when a frame stalls or it stays idle past `limits`.
+pub async fn serve_connection_limited(
+    stream: TcpStream,
+    peer: SocketAddr,
+    handler: Arc<dyn Handler>,
+    stop: watch::Receiver<bool>,
+    limits: ServerLimits,
+) {
     let (read, write) = stream.into_split();
-    serve_io(read, write, peer, handler, stop).await
+    serve_io(read, write, peer, handler, stop, limits).await
 }
 
 /// Serves one connection's halves (plain TCP or a TLS session).
-async fn serve_io<R, W>(read: R, write: W, peer: SocketAddr, handler: Arc<dyn Handler>, mut stop: watch::Receiver<bool>)
-where
+async fn serve_io<R, W>(
+    read: R,
+    write: W,
+    peer: SocketAddr,
+    handler: Arc<dyn Handler>,
+    mut stop: watch::Receiver<bool>,
+    limits: ServerLimits,
+) where
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -169,7 +206,7 @@ where
             tracing::debug!(error = %e, "write to client failed");
         },
     ));
-    let mut frames = FramedRead::new(read, RemotingCodec::default());
+    let mut frames = GuardedFrames::new(read, limits);
     let mut delayed: Vec<JoinHandle<()>> = Vec::new();
     handler.opened(peer, tx.clone());
     loop {
@@ -178,12 +215,12 @@ where
             next = frames.next() => next,
         };
         let request = match next {
-            Some(Ok(c)) => c,
-            Some(Err(e)) => {
-                tracing::warn!(%peer, error = %e, "malformed frame, closing this connection");
+            Ok(c) => c,
+            Err(ReadEnd::Eof) => break,
+            Err(end) => {
+                tracing::warn!(%peer, "{end}: closing this connection");
                 break;
             }
-            None => break,
         };
         if request.is_response() {
             tracing::debug!(%peer, opaque = request.opaque, "unexpected response from client, ignored");

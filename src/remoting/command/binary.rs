@@ -2,18 +2,17 @@
 
 use super::*;
 
-/// Reads `len` bytes of UTF-8 at `pos` of `h`, returning the range.
-pub(super) fn take_range(
-    h: &[u8],
-    pos: &mut usize,
-    len: usize,
-    what: &'static str,
-) -> Result<(usize, usize), CodecError> {
+/// Reads a string of `len` bytes at `pos` of `h`: a range of the header when it is UTF-8, else
+/// a copy with U+FFFD for each bad sequence (Java: `new String(bytes, UTF_8)`).
+pub(super) fn take_field(h: &[u8], pos: &mut usize, len: usize, what: &'static str) -> Result<Field, CodecError> {
     let end = pos.checked_add(len).filter(|e| *e <= h.len()).ok_or(CodecError::BinaryHeader(what))?;
-    std::str::from_utf8(&h[*pos..end]).map_err(|_| CodecError::BinaryHeader(what))?;
-    let r = (*pos, end);
+    let bytes = &h[*pos..end];
+    let field = match std::str::from_utf8(bytes) {
+        Ok(_) => Field::Backed(*pos as u32, end as u32),
+        Err(_) => Field::Owned(String::from_utf8_lossy(bytes).into_owned()),
+    };
     *pos = end;
-    Ok(r)
+    Ok(field)
 }
 
 pub(super) fn read_i32(h: &[u8], pos: &mut usize, what: &'static str) -> Result<i32, CodecError> {
@@ -40,8 +39,10 @@ pub(super) fn decode_binary_header(header: Bytes) -> Result<RemotingCommand, Cod
     let flag = read_i32(h, &mut pos, "flag")?;
     let remark_len = read_len(h, &mut pos, "remark length")?;
     let remark = if remark_len > 0 {
-        let (a, b) = take_range(h, &mut pos, remark_len, "remark")?;
-        Some(std::str::from_utf8(&h[a..b]).unwrap_or_default().to_string())
+        let end = pos.checked_add(remark_len).filter(|e| *e <= h.len()).ok_or(CodecError::BinaryHeader("remark"))?;
+        let remark = String::from_utf8_lossy(&h[pos..end]).into_owned();
+        pos = end;
+        Some(remark)
     } else {
         None
     };
@@ -56,10 +57,10 @@ pub(super) fn decode_binary_header(header: Bytes) -> Result<RemotingCommand, Cod
         let kb = h.get(pos..pos + 2).ok_or(CodecError::BinaryHeader("extFields key length"))?;
         let klen = u16::from_be_bytes([kb[0], kb[1]]) as usize;
         pos += 2;
-        let (ka, kz) = take_range(&h[..map_end], &mut pos, klen, "extFields key")?;
+        let key = take_field(&h[..map_end], &mut pos, klen, "extFields key")?;
         let vlen = read_len(&h[..map_end], &mut pos, "extFields value length")?;
-        let (va, vz) = take_range(&h[..map_end], &mut pos, vlen, "extFields value")?;
-        entries.push((Field::Backed(ka as u32, kz as u32), Field::Backed(va as u32, vz as u32)));
+        let value = take_field(&h[..map_end], &mut pos, vlen, "extFields value")?;
+        entries.push((key, value));
     }
     Ok(RemotingCommand {
         code,

@@ -198,6 +198,16 @@ pub(super) fn decode_json_header(header: &Bytes) -> Result<RemotingCommand, Code
     if let Some(cmd) = fast_json::parse(header) {
         return Ok(cmd);
     }
+    // Java reads the header as `new String(bytes, UTF_8)`: a byte sequence that is not UTF-8
+    // becomes U+FFFD and the header is read on (a broker's error remark in another charset stays
+    // a broker error, not a broken connection).
+    if std::str::from_utf8(header).is_err() {
+        let lossy = Bytes::from(String::from_utf8_lossy(header).into_owned());
+        return match fast_json::parse(&lossy) {
+            Some(cmd) => Ok(cmd),
+            None => decode_json_header_serde(&lossy),
+        };
+    }
     // Anything the fast path does not expect (floats, arrays, nesting, bad input): serde_json,
     // which also words the error.
     decode_json_header_serde(header)

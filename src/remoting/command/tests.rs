@@ -197,3 +197,51 @@ fn a_header_far_longer_than_the_room_reserved_for_it_grows_and_round_trips() {
         assert_eq!(back.body, c.body);
     }
 }
+
+/// A frame of `header` (serialize type `t`) and no body.
+fn frame_of(t: u8, header: &[u8]) -> Bytes {
+    let mut f = Vec::new();
+    f.extend_from_slice(&(((t as u32) << 24) | header.len() as u32).to_be_bytes());
+    f.extend_from_slice(header);
+    Bytes::from(f)
+}
+
+#[test]
+fn strings_that_are_not_utf8_are_read_as_java_reads_them() {
+    // A broker's error remark in Latin-1 ("café" as 0x63 0x61 0x66 0xE9) and an extFields value
+    // with a stray 0xFF: Java's `new String(bytes, UTF_8)` reads each bad sequence as U+FFFD.
+    let mut json = br#"{"code":1,"flag":1,"opaque":9,"remark":"caf"#.to_vec();
+    json.push(0xE9);
+    json.extend_from_slice(br#" down","extFields":{"msgId":"a"#);
+    json.push(0xFF);
+    json.extend_from_slice(br#"b","queueId":"2"}}"#);
+    let c = RemotingCommand::decode_frame(frame_of(0, &json)).unwrap();
+    assert_eq!((c.code, c.opaque), (1, 9));
+    assert_eq!(c.remark.as_deref(), Some("caf\u{FFFD} down"));
+    assert_eq!(c.ext_fields.get("msgId"), Some("a\u{FFFD}b"));
+    assert_eq!(c.ext_fields.get("queueId"), Some("2"));
+
+    // The same in a ROCKETMQ binary header.
+    let mut h = Vec::new();
+    h.extend_from_slice(&1i16.to_be_bytes());
+    h.push(0);
+    h.extend_from_slice(&0i16.to_be_bytes());
+    h.extend_from_slice(&9i32.to_be_bytes());
+    h.extend_from_slice(&1i32.to_be_bytes());
+    let remark = b"caf\xE9 down";
+    h.extend_from_slice(&(remark.len() as i32).to_be_bytes());
+    h.extend_from_slice(remark);
+    let mut map = Vec::new();
+    for (k, v) in [(&b"msgId"[..], &b"a\xFFb"[..]), (b"k\xC3", b"v")] {
+        map.extend_from_slice(&(k.len() as u16).to_be_bytes());
+        map.extend_from_slice(k);
+        map.extend_from_slice(&(v.len() as i32).to_be_bytes());
+        map.extend_from_slice(v);
+    }
+    h.extend_from_slice(&(map.len() as i32).to_be_bytes());
+    h.extend_from_slice(&map);
+    let c = RemotingCommand::decode_frame(frame_of(1, &h)).unwrap();
+    assert_eq!(c.remark.as_deref(), Some("caf\u{FFFD} down"));
+    assert_eq!(c.ext_fields.get("msgId"), Some("a\u{FFFD}b"));
+    assert_eq!(c.ext_fields.get("k\u{FFFD}"), Some("v"));
+}

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod alloc;
+pub mod bounds;
 pub mod chaos;
 pub mod cli;
 pub mod cluster;
@@ -13,6 +14,7 @@ pub mod engine;
 pub mod exit;
 pub mod logging;
 pub mod offline;
+pub mod output;
 pub mod produce;
 pub mod producer;
 pub mod protocol;

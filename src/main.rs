@@ -5,26 +5,31 @@ use std::process::ExitCode;
 
 use mqtui::cli::{ClusterArgs, Command};
 use mqtui::cluster::{ClusterConfig, DemoCluster, Scenario};
+use mqtui::{errln, outln};
 use tokio::sync::watch;
 
-/// Exit codes: 0 ok, 1 failures, 2 bad flags or config, 3 could not start.
+/// Exit codes: 0 ok, 1 failures, 2 bad flags or config, 3 could not start, 4 a threshold failed,
+/// 5 an output could not be written (mqtui::exit).
 const EXIT_CONFIG: u8 = 2;
 const EXIT_START: u8 = 3;
+const EXIT_OUTPUT: u8 = mqtui::exit::EXIT_OUTPUT;
 
 fn main() -> ExitCode {
-    // Readable panic reports; the console's own hook (ratatui::init) restores the terminal first.
-    let _ = color_eyre::install();
+    // A panic is a bug: one line on the operator's terminal and where the log is; the backtrace
+    // goes to the log. (The console's hook, from ratatui, restores the terminal first.)
+    mqtui::output::guard_std_fds();
+    install_panic_hook();
     let cli = match mqtui::cli::parse() {
         Ok(cli) => cli,
         Err(e) => {
-            eprintln!("mqtui: {e}");
+            errln!("mqtui: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
     let _guard = match mqtui::logging::init(&cli.log_level) {
         Ok(g) => Some(g),
         Err(e) => {
-            eprintln!("mqtui: {e}");
+            errln!("mqtui: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
@@ -35,7 +40,7 @@ fn main() -> ExitCode {
     let rt = match runtime(single) {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("mqtui: cannot start the async runtime: {e}");
+            errln!("mqtui: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_START);
         }
     };
@@ -80,7 +85,7 @@ fn main() -> ExitCode {
             match mqtui::produce::run(args, cancel_rx).await {
                 Ok(code) => ExitCode::from(code),
                 Err(e) => {
-                    eprintln!("mqtui: {}", e.message);
+                    errln!("mqtui: {}", e.message);
                     ExitCode::from(e.code)
                 }
             }
@@ -89,7 +94,7 @@ fn main() -> ExitCode {
             match mqtui::ui::run(cli.console).await {
                 Ok(code) => ExitCode::from(code),
                 Err(e) => {
-                    eprintln!("mqtui: {}", e.message);
+                    errln!("mqtui: {}", e.message);
                     ExitCode::from(e.code)
                 }
             }
@@ -101,7 +106,7 @@ fn exit(r: Result<u8, mqtui::produce::StartError>) -> ExitCode {
     match r {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("mqtui: {}", e.message);
+            errln!("mqtui: {}", e.message);
             ExitCode::from(e.code)
         }
     }
@@ -122,7 +127,7 @@ async fn run_cluster(args: ClusterArgs) -> ExitCode {
     let scenario = match Scenario::load(&args.scenario) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("mqtui: {e}");
+            errln!("mqtui: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
@@ -130,7 +135,7 @@ async fn run_cluster(args: ClusterArgs) -> ExitCode {
         (Some(cert), Some(key), _) => match mqtui::remoting::tls::TlsServer::from_files(cert, key) {
             Ok(t) => Some(t),
             Err(e) => {
-                eprintln!("mqtui: {e}");
+                errln!("mqtui: {e}");
                 return ExitCode::from(EXIT_CONFIG);
             }
         },
@@ -141,14 +146,18 @@ async fn run_cluster(args: ClusterArgs) -> ExitCode {
                 std::fs::write(&out, &t.cert_pem).map(|_| t).map_err(|e| format!("{}: {e}", out.display()))
             }) {
                 Ok(t) => {
-                    println!(
+                    let said = outln!(
                         "TLS: serving a certificate made now, written to {} (clients: --tls-ca {0})",
                         out.display()
                     );
+                    if let Err(e) = said {
+                        errln!("mqtui: {e}");
+                        return ExitCode::from(EXIT_OUTPUT);
+                    }
                     Some(t)
                 }
                 Err(e) => {
-                    eprintln!("mqtui: cannot make the TLS certificate: {e}");
+                    errln!("mqtui: cannot make the TLS certificate: {e}");
                     return ExitCode::from(EXIT_START);
                 }
             }
@@ -156,7 +165,10 @@ async fn run_cluster(args: ClusterArgs) -> ExitCode {
         _ => None,
     };
     if let (Some(_), Some(cert)) = (&tls, &args.tls_cert) {
-        println!("TLS: serving {}", cert.display());
+        if let Err(e) = outln!("TLS: serving {}", cert.display()) {
+            errln!("mqtui: {e}");
+            return ExitCode::from(EXIT_OUTPUT);
+        }
     }
     let cfg = ClusterConfig {
         brokers: args.brokers as usize,
@@ -171,72 +183,120 @@ async fn run_cluster(args: ClusterArgs) -> ExitCode {
     let cluster = match DemoCluster::start(cfg).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("mqtui: {e}");
+            errln!("mqtui: {e}");
             return ExitCode::from(EXIT_START);
         }
     };
     if let Err(e) = cluster.check_scenario(&scenario) {
-        eprintln!("mqtui: scenario {}: {e}", scenario.name);
+        errln!("mqtui: scenario {}: {e}", scenario.name);
         return ExitCode::from(EXIT_CONFIG);
     }
-    println!("name server: {}", cluster.namesrv_addr());
+    let mut text = format!("name server: {}\n", cluster.namesrv_addr());
     for name in cluster.broker_names() {
         if let Some(addr) = cluster.broker_addr(&name) {
-            println!("broker {name}: {addr}");
+            text += &format!("broker {name}: {addr}\n");
         }
     }
-    println!(
-        "scenario: {} ({})",
+    text += &format!(
+        "scenario: {} ({})\nlogs: {}\nCtrl-C stops the cluster and prints what each broker stored.\n",
         scenario.name,
-        if scenario.description.is_empty() { "no description" } else { &scenario.description }
+        if scenario.description.is_empty() { "no description" } else { &scenario.description },
+        mqtui::logging::log_dir().join("mqtui.log").display()
     );
-    println!("logs: {}", mqtui::logging::log_dir().join("mqtui.log").display());
-    println!("Ctrl-C stops the cluster and prints what each broker stored.");
+    if let Err(e) = mqtui::output::write_stdout(text.as_bytes()) {
+        errln!("mqtui: {e}");
+        cluster.shutdown();
+        return ExitCode::from(EXIT_OUTPUT);
+    }
     let mut events = cluster.subscribe();
     let _ = cluster.run_scenario(scenario);
-    let printer = tokio::spawn(async move {
-        while let Ok(ev) = events.recv().await {
-            if ev.text.starts_with("scenario ") {
-                println!("{:>8.1}s  {}", ev.at.as_secs_f64(), ev.text);
+    // The scenario's steps as they come; a stdout that cannot take them stops the cluster.
+    let mut printer = tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(ev) if ev.text.starts_with("scenario ") => outln!("{:>8.1}s  {}", ev.at.as_secs_f64(), ev.text)?,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok::<(), String>(()),
             }
         }
     });
-    wait_for_stop().await;
+    let failed = tokio::select! {
+        _ = wait_for_stop() => None,
+        r = &mut printer => r.ok().and_then(|r| r.err()),
+    };
     printer.abort();
     cluster.shutdown();
-    print_stats(&cluster);
+    if let Some(e) = failed {
+        errln!("mqtui: {e}: the cluster stopped");
+        return ExitCode::from(EXIT_OUTPUT);
+    }
+    if let Err(e) = mqtui::output::write_stdout(stats_text(&cluster).as_bytes()) {
+        errln!("mqtui: {e}");
+        return ExitCode::from(EXIT_OUTPUT);
+    }
     ExitCode::SUCCESS
 }
 
+/// Ctrl-C, SIGTERM or SIGHUP (the terminal or session went away): each ends a run the same
+/// way, with its summary and its recording whole.
 async fn wait_for_stop() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        let (term, hup) = (signal(SignalKind::terminate()), signal(SignalKind::hangup()));
+        let (Ok(mut term), Ok(mut hup)) = (term, hup) else {
+            tracing::warn!("cannot listen for SIGTERM and SIGHUP; Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
+            _ = hup.recv() => {}
         }
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn print_stats(cluster: &DemoCluster) {
-    println!();
-    println!(
+/// One line for the operator, the whole report (with a backtrace) in the log.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+        let backtrace = std::backtrace::Backtrace::force_capture();
+        tracing::error!("panic in thread '{thread}': {info}\n{backtrace}");
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let log = mqtui::logging::log_dir().join("mqtui.log");
+        errln!("mqtui: internal error (a bug): {what}{at}; the details are in {}", log.display());
+    }));
+}
+
+/// What each broker stored, for the end of `mqtui cluster`.
+fn stats_text(cluster: &DemoCluster) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("\n");
+    let _ = writeln!(
+        out,
         "{:<10} {:<21} {:>10} {:>10} {:>10} {:>12} {:>10} {:>8} {:>10}",
         "broker", "address", "requests", "sends", "messages", "distinct ids", "duplicates", "faulted", "delayed"
     );
     for s in cluster.stats() {
         let delayed = if s.delayed > 0 { format!("{}/{} due", s.delayed_due, s.delayed) } else { "0".into() };
-        println!(
+        let _ = writeln!(
+            out,
             "{:<10} {:<21} {:>10} {:>10} {:>10} {:>12} {:>10} {:>8} {:>10}",
             s.name, s.addr, s.requests, s.sends, s.messages, s.distinct_keys, s.duplicate_keys, s.faulted, delayed
         );
     }
     for s in cluster.stats().iter().filter(|s| s.ordered > 0) {
-        println!(
+        let _ = writeln!(
+            out,
             "{}: {} ordered messages, {} keys first seen here, {} out of send order, {} moved to another queue",
             s.name, s.ordered, s.ordered_keys, s.ordered_out_of_order, s.ordered_moved
         );
@@ -245,7 +305,8 @@ fn print_stats(cluster: &DemoCluster) {
     let half: u64 = stats.iter().map(|s| s.half).sum();
     if half > 0 {
         let sum = |f: fn(&mqtui::cluster::BrokerStats) -> u64| stats.iter().map(f).sum::<u64>();
-        println!(
+        let _ = writeln!(
+            out,
             "transactions: {half} half messages, {} committed, {} rolled back, {} ended unknown, {} check-backs sent, {} discarded, {} pending",
             sum(|s| s.committed),
             sum(|s| s.rolled_back),
@@ -255,5 +316,6 @@ fn print_stats(cluster: &DemoCluster) {
             sum(|s| s.half_pending)
         );
     }
-    println!("name server requests: {}", cluster.namesrv_requests());
+    let _ = writeln!(out, "name server requests: {}", cluster.namesrv_requests());
+    out
 }

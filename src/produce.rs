@@ -15,31 +15,41 @@ use crate::stats::RunStats;
 use crate::engine::run::{Run, RunEnd, RunOptions};
 pub use crate::engine::{StartError, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_START, EXIT_THRESHOLD};
 
-/// Writes chunks to stdout on a thread of its own.
+/// Writes chunks to stdout on a thread of its own. The first write that fails ends it, and says
+/// why ([`StdoutWriter::error`]): a reader that went away (`| head`), a full disk, a closed
+/// descriptor.
 struct StdoutWriter {
     tx: Option<mpsc::Sender<Vec<u8>>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    failed: watch::Receiver<bool>,
 }
 
 impl StdoutWriter {
     fn start() -> Self {
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16);
+        let error: std::sync::Arc<std::sync::Mutex<Option<String>>> = Default::default();
+        let (failed_tx, failed) = watch::channel(false);
+        let err = error.clone();
         let thread = std::thread::spawn(move || {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::output::stdout();
             while let Some(chunk) = rx.blocking_recv() {
-                if out.write_all(&chunk).and_then(|_| out.flush()).is_err() {
-                    // Closed: drop the rest (the sender sees the channel close).
+                if let Err(e) = out.write_all(&chunk) {
+                    *err.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(crate::output::describe("standard output", &e));
+                    failed_tx.send_replace(true);
+                    // The rest is dropped; the sender sees the channel close.
                     return;
                 }
             }
         });
-        StdoutWriter { tx: Some(tx), thread: Some(thread) }
+        StdoutWriter { tx: Some(tx), thread: Some(thread), error, failed }
     }
 
     /// Queues a chunk; false when stdout is gone.
     async fn send(&self, chunk: Vec<u8>) -> bool {
         if chunk.is_empty() {
-            return true;
+            return self.error().is_none();
         }
         match &self.tx {
             Some(tx) => tx.send(chunk).await.is_ok(),
@@ -47,12 +57,18 @@ impl StdoutWriter {
         }
     }
 
-    /// Waits until everything queued is written.
-    async fn finish(mut self) {
+    /// Why stdout cannot be written, once a write failed.
+    fn error(&self) -> Option<String> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Waits until everything queued is written; the error if a write failed.
+    async fn finish(mut self) -> Option<String> {
         drop(self.tx.take());
         if let Some(t) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
+        self.error()
     }
 }
 
@@ -67,7 +83,7 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     };
     let mut run = Run::start(&args.producer, opts).await?;
     for w in &run.warnings {
-        eprintln!("mqtui: warning: {w}");
+        crate::errln!("mqtui: warning: {w}");
     }
     // A run with stages lasts as long as they do, unless told otherwise.
     let staged = run.initial.shape.as_ref().map(|s| s.length()).filter(|d| !d.is_zero());
@@ -77,7 +93,7 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     let mut warnings = run.producer.subscribe_warnings();
     let warn_task = tokio::spawn(async move {
         while let Ok(w) = warnings.recv().await {
-            eprintln!("mqtui: warning: {w}");
+            crate::errln!("mqtui: warning: {w}");
         }
     });
     let (tx, mut rx) = mpsc::channel(args.producer.concurrency as usize * 2 + 64);
@@ -122,17 +138,44 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     let every = args.every.filter(|_| args.output != Output::Json);
     let mut part = RunStats::new(started);
     let mut ticks = every.map(|d| tokio::time::interval_at(started + d, d));
+    // An output that cannot be written (stdout, --record) stops the run: no new sends, the ones
+    // in flight end and are counted, nothing more is written; the command then fails (exit 5).
+    let mut output_failed: Option<String> = None;
+    let mut stdout_failed = Some(out.failed.clone());
+    let mut record_failed = run.recording_failed();
     loop {
+        let writing = output_failed.is_none();
         let next = tokio::select! {
             o = rx.recv() => o,
-            _ = flush.tick(), if jsonl => {
-                if !buf.is_empty() && !out.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 16))).await {
-                    tracing::warn!("cannot write to stdout");
-                    break;
+            r = async { stdout_failed.as_mut().expect("guarded").changed().await }, if writing && stdout_failed.is_some() => {
+                match r {
+                    Ok(()) => output_failed = out.error(),
+                    Err(_) => stdout_failed = None,
+                }
+                if output_failed.is_some() {
+                    let _ = stop_tx.send(true);
                 }
                 continue;
             }
-            _ = async { ticks.as_mut().expect("guarded").tick().await }, if ticks.is_some() => {
+            r = async { record_failed.as_mut().expect("guarded").changed().await }, if writing && record_failed.is_some() => {
+                let why = record_failed.as_mut().and_then(|f| f.borrow_and_update().clone());
+                if r.is_err() || why.is_none() {
+                    record_failed = None;
+                }
+                if let Some(why) = why {
+                    output_failed = Some(why);
+                    let _ = stop_tx.send(true);
+                }
+                continue;
+            }
+            _ = flush.tick(), if jsonl && writing => {
+                if !buf.is_empty() && !out.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 16))).await {
+                    output_failed = out.error();
+                    let _ = stop_tx.send(true);
+                }
+                continue;
+            }
+            _ = async { ticks.as_mut().expect("guarded").tick().await }, if ticks.is_some() && writing => {
                 let now = Instant::now();
                 let line = crate::report::interval::IntervalLine::new(&part, &stats, now);
                 let written = if jsonl {
@@ -141,8 +184,8 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
                     line.write_text(&mut buf)
                 };
                 if written.is_err() || !out.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 16))).await {
-                    tracing::warn!("cannot write to stdout");
-                    break;
+                    output_failed = Some(out.error().unwrap_or_else(|| "cannot format an interval line".into()));
+                    let _ = stop_tx.send(true);
                 }
                 crate::report::interval::restart(&mut part, &stats, now);
                 continue;
@@ -161,18 +204,18 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
                 let _ = stop_tx.send(true);
             }
         }
-        if args.output == Output::Jsonl {
+        if jsonl && output_failed.is_none() {
             let _ = report::write_jsonl(&mut buf, &o);
             if buf.len() >= 1 << 16 && !out.send(std::mem::replace(&mut buf, Vec::with_capacity(1 << 16))).await {
-                // stdout closed (e.g. `| head`): stop reading outcomes, still exit cleanly.
-                tracing::warn!("cannot write to stdout");
-                break;
+                // stdout gone (`| head`, a full disk): stop sending; what is in flight ends.
+                output_failed = out.error();
+                let _ = stop_tx.send(true);
             }
         }
         if progress && last_progress.elapsed() >= Duration::from_millis(500) {
             last_progress = Instant::now();
             let secs = started.elapsed().as_secs_f64().max(0.001);
-            eprint!(
+            let line = format!(
                 "\r\x1b[2Ksent {}  ok {}  failed {}  retries {}  {:.0} msg/s",
                 stats.sent,
                 stats.ok,
@@ -180,6 +223,7 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
                 stats.retries,
                 stats.sent as f64 / secs
             );
+            let _ = crate::output::stderr().write_all(line.as_bytes());
         }
     }
     run.sent().await;
@@ -187,7 +231,7 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     run.answer_check_backs(stats.tx_unknown).await;
     warn_task.abort();
     if progress {
-        eprint!("\r\x1b[2K");
+        let _ = crate::output::stderr().write_all(b"\r\x1b[2K");
     }
     let elapsed = last_end.saturating_duration_since(started);
     let producer = run.producer.clone();
@@ -199,9 +243,12 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         t.check_backs = producer.counters().check_backs;
         t.check_answer = producer.config().transaction_check.java_name();
     }
+    let stdout_gone = output_failed.is_some() && out.error().is_some();
     if let Some(Err(e)) = run.finish(RunEnd { elapsed, aborted_by: summary.aborted_by.clone() }).await {
-        eprintln!("mqtui: error: the recording is incomplete: {e}");
+        output_failed.get_or_insert(format!("the recording is incomplete: {e}"));
     }
+    // The summary goes where it was asked for, unless that is what failed: then to stderr, so
+    // the operator still learns how far the run got.
     let written = match args.output {
         Output::Jsonl | Output::Json => {
             serde_json::to_writer(&mut buf, &summary).map_err(std::io::Error::from).and_then(|_| buf.write_all(b"\n"))
@@ -211,8 +258,24 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
     if let Err(e) = written {
         tracing::warn!(error = %e, "cannot format the summary");
     }
-    out.send(buf).await;
-    out.finish().await;
+    if stdout_gone {
+        drop(buf);
+    } else {
+        out.send(buf).await;
+    }
+    if let Some(e) = out.finish().await {
+        output_failed.get_or_insert(e);
+    }
+    if let Some(why) = output_failed {
+        crate::errln!(
+            "mqtui: {why}: stopped after {} sends ({} ok, {} failed, {} not started)",
+            summary.sent,
+            summary.ok,
+            summary.failed,
+            summary.not_started
+        );
+        return Ok(crate::exit::EXIT_OUTPUT);
+    }
     Ok(if summary.thresholds.iter().any(|t| !t.ok) {
         EXIT_THRESHOLD
     } else if summary.failed > 0 {

@@ -117,13 +117,10 @@ fn with_default(mut cmd: clap::Command, key: &str, value: &'static str) -> Resul
 pub fn command_with_config() -> Result<(clap::Command, Option<std::path::PathBuf>), String> {
     let cmd = <Cli as clap::CommandFactory>::command();
     let Some(path) = config_path() else { return Ok((cmd, None)) };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::env::var_os("MQTUI_CONFIG").is_none() => {
-            return Ok((cmd, None))
-        }
-        Err(e) => return Err(format!("config file {}: {e}", path.display())),
-    };
+    if !path.exists() && std::env::var_os("MQTUI_CONFIG").is_none() {
+        return Ok((cmd, None));
+    }
+    let text = crate::bounds::read_text_limited(&path, crate::bounds::MAX_SETTINGS_FILE, "config file")?;
     // toml's errors say the line and the column themselves.
     let file: ConfigFile = toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))?;
     let mut cmd = cmd;

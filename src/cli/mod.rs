@@ -211,7 +211,7 @@ pub struct ProducerArgs {
     #[arg(long, env = "MQTUI_TOPIC", default_value = "MqtuiTopic")]
     pub topic: String,
     /// Producer group.
-    #[arg(long, env = "MQTUI_GROUP", default_value = "mqtui_producer_group")]
+    #[arg(long, env = "MQTUI_GROUP", default_value = "mqtui_producer_group", value_parser = parse_group)]
     pub group: String,
     /// Messages per second, or `max` (produce: max by default; console: 200).
     #[arg(long, env = "MQTUI_RATE", value_parser = parse_rate)]
@@ -257,7 +257,7 @@ pub struct ProducerArgs {
     /// Ordered sends: the queue is chosen by this key's hash as Java's SelectMessageQueueByHash
     /// does ({{seq}}, {{rand:N}}, … allowed: `order-{{rand:16}}`), the key goes as
     /// __SHARDINGKEY, and a failed attempt is retried on that queue only, never moved.
-    #[arg(long, env = "MQTUI_SHARDING_KEY", conflicts_with = "batch", value_name = "TEMPLATE")]
+    #[arg(long, env = "MQTUI_SHARDING_KEY", conflicts_with = "batch", value_name = "TEMPLATE", value_parser = property_value)]
     pub sharding_key: Option<String>,
     /// Transactional sends (TransactionMQProducer): each a sync half message, then
     /// END_TRANSACTION with the local state: commit, rollback, unknown (the broker checks back),
@@ -270,16 +270,16 @@ pub struct ProducerArgs {
     pub transaction_check: crate::protocol::transaction::LocalState,
     /// After the last send, how long to stay up answering check-backs for unknown transactions
     /// (ends sooner once each has been checked back). Default: 15000 when some are unknown.
-    #[arg(long, env = "MQTUI_TRANSACTION_WAIT_MS")]
+    #[arg(long, env = "MQTUI_TRANSACTION_WAIT_MS", value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub transaction_wait_ms: Option<u64>,
     /// Messages per send: above 1, each send is one SEND_BATCH_MESSAGE of this many.
     #[arg(long, env = "MQTUI_BATCH", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub batch: u32,
     /// Message tag.
-    #[arg(long, env = "MQTUI_TAG")]
+    #[arg(long, env = "MQTUI_TAG", value_parser = property_value)]
     pub tag: Option<String>,
     /// Message keys, space separated (placeholders: {{seq}}, {{uuid}}, {{now_ms}}, {{rand:N}}).
-    #[arg(long, env = "MQTUI_KEYS")]
+    #[arg(long, env = "MQTUI_KEYS", value_parser = property_value)]
     pub keys: Option<String>,
     /// The body, as text; placeholders {{seq}} (the message's number, from 1), {{uuid}},
     /// {{now_ms}}, {{rand:N}} are filled in per message.
@@ -297,7 +297,7 @@ pub struct ProducerArgs {
     #[arg(long, env = "MQTUI_DELAY_LEVEL", value_parser = clap::value_parser!(u8).range(1..=18), conflicts_with_all = ["delay_ms", "deliver_at"])]
     pub delay_level: Option<u8>,
     /// Delivered N ms after it is stored (5.x timer: TIMER_DELAY_MS).
-    #[arg(long, env = "MQTUI_DELAY_MS", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "deliver_at")]
+    #[arg(long, env = "MQTUI_DELAY_MS", value_parser = clap::value_parser!(u64).range(1..=31_622_400_000), conflicts_with = "deliver_at")]
     pub delay_ms: Option<u64>,
     /// Delivered at this time (5.x timer: TIMER_DELIVER_MS): Unix ms, or RFC 3339
     /// (2026-12-02T10:00:00Z).
@@ -369,11 +369,34 @@ fn parse_namespace(s: &str) -> Result<String, String> {
 
 fn parse_deliver_at(s: &str) -> Result<i64, String> {
     if let Ok(ms) = s.parse::<i64>() {
-        return if ms > 0 { Ok(ms) } else { Err("a time after 1970".into()) };
+        return parse_deliver_at_ms(ms);
     }
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_millis())
         .map_err(|e| format!("{s:?}: Unix ms or RFC 3339 (2026-12-02T10:00:00Z): {e}"))
+        .and_then(parse_deliver_at_ms)
+}
+
+/// A producer group as the Java client's `Validators.checkGroup` takes it (5.3.3): not blank,
+/// at most 120 characters of `[%|a-zA-Z0-9_-]` (it travels in headers and, for transactions, in
+/// the PGROUP property).
+fn parse_group(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("the specified group is blank".into());
+    }
+    if s.len() > 120 {
+        return Err(format!("the group is {} characters, more than 120", s.len()));
+    }
+    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"%|_-".contains(&b)) {
+        return Err("the group contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$".into());
+    }
+    Ok(s.to_string())
+}
+
+/// A value that lands in the properties string: no separator in it.
+fn property_value(s: &str) -> Result<String, String> {
+    crate::protocol::properties::check_value("the value", s)?;
+    Ok(s.to_string())
 }
 
 fn parse_prop(s: &str) -> Result<(String, String), String> {
@@ -409,6 +432,15 @@ fn positive_f64(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_deliver_at_ms(ms: i64) -> Result<i64, String> {
+    // Up to the year 9999: a date a broker can store and print.
+    if ms > 0 && ms < 253_402_300_800_000 {
+        Ok(ms)
+    } else {
+        Err("a time after 1970 and before the year 10000".into())
+    }
+}
+
 fn parse_burst_every(s: &str) -> Result<std::time::Duration, String> {
     let d = crate::producer::shape::parse_duration(s)?;
     if d < std::time::Duration::from_millis(1) {
@@ -422,11 +454,11 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     if s.trim().eq_ignore_ascii_case("max") {
         return Ok(f64::INFINITY);
     }
-    positive_f64(s)
+    crate::bounds::rate(positive_f64(s)?, "--rate")
 }
 
 fn positive_secs(s: &str) -> Result<f64, String> {
-    positive_f64(s)
+    crate::bounds::secs(positive_f64(s)?, s).map(|d| d.as_secs_f64())
 }
 
 fn parse_fault_table(s: &str) -> Result<crate::producer::FaultTable, String> {

@@ -88,10 +88,11 @@ pub fn due_ms(props: &str, now_ms: i64) -> Option<i64> {
         let i = (level.min(DELAY_LEVEL_SECS.len() as i64) - 1) as usize;
         return Some(now_ms + DELAY_LEVEL_SECS[i] * 1000);
     }
+    // A client's numbers: saturating, never an overflow.
     let at = if let Some(s) = num(properties::TIMER_DELAY_SEC) {
-        now_ms + s * 1000
+        now_ms.saturating_add(s.saturating_mul(1000))
     } else if let Some(ms) = num(properties::TIMER_DELAY_MS) {
-        now_ms + ms
+        now_ms.saturating_add(ms)
     } else {
         num(properties::TIMER_DELIVER_MS)?
     };

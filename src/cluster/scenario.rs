@@ -99,6 +99,11 @@ fn parse_code(s: &str, what: &str) -> Result<Option<i32>, String> {
 
 impl Change {
     fn validate(&self, target: &Target) -> Result<(), String> {
+        for (key, ms) in [("latency_ms", self.latency_ms), ("jitter_ms", self.jitter_ms), ("slow_ms", self.slow_ms)] {
+            if ms.is_some_and(|ms| ms > MAX_FAULT_MS) {
+                return Err(format!("{key} = {} is more than a day ({MAX_FAULT_MS} ms)", ms.unwrap_or_default()));
+            }
+        }
         match target {
             Target::Broker(_) => {
                 if self.slow_ms.is_some()
@@ -331,6 +336,9 @@ impl FileStep {
     }
 }
 
+/// The longest latency, jitter or name server slowness a step may inject.
+const MAX_FAULT_MS: u64 = 86_400_000;
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.max(0.0))
 }
@@ -351,8 +359,8 @@ impl Scenario {
         }
         let path = Path::new(name_or_path);
         if path.exists() || name_or_path.ends_with(".toml") {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| ScenarioError::Read { path: name_or_path.to_string(), err: e.to_string() })?;
+            let text = crate::bounds::read_text_limited(path, crate::bounds::MAX_SETTINGS_FILE, "scenario")
+                .map_err(|err| ScenarioError::Read { path: name_or_path.to_string(), err })?;
             return Scenario::from_toml(&text, name_or_path);
         }
         Err(ScenarioError::Unknown(name_or_path.to_string()))
@@ -368,9 +376,8 @@ impl Scenario {
         let mut steps = Vec::new();
         for (i, s) in f.step.into_iter().enumerate() {
             let invalid = |err: String| ScenarioError::Invalid { name: name.clone(), step: i + 1, err };
-            if !s.at.is_finite() || s.at < 0.0 {
-                return Err(invalid(format!("at = {} must be a time in seconds ≥ 0", s.at)));
-            }
+            let at = crate::bounds::secs(s.at, &format!("at = {}", s.at))
+                .map_err(|e| invalid(format!("{e}: a time in seconds from 0 to a year")))?;
             let change = s.change();
             let target = match (s.broker, s.namesrv) {
                 (Some(b), false) => Target::Broker(b),
@@ -383,12 +390,13 @@ impl Scenario {
                 }
             };
             change.validate(&target).map_err(invalid)?;
-            steps.push(Step { at: secs(s.at), target, change });
+            steps.push(Step { at, target, change });
         }
         steps.sort_by_key(|s| s.at);
         let repeat_every = match f.repeat_every {
             Some(r) if r > 0.0 && r.is_finite() => {
-                let r = secs(r);
+                let r = crate::bounds::secs(r, &format!("repeat_every = {r}"))
+                    .map_err(|err| ScenarioError::Parse { path: origin.to_string(), err })?;
                 if steps.last().is_some_and(|s| s.at >= r) {
                     return Err(ScenarioError::Invalid {
                         name,
@@ -422,13 +430,14 @@ impl Scenario {
                     .map_err(|e| parse_err(format!("stage {}: {e}", i + 1)))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        crate::producer::shape::check_stages(&stages).map_err(parse_err)?;
         let burst = match f.burst {
             None => None,
             Some(b) => {
                 let every =
                     crate::producer::shape::parse_duration(&b.every).map_err(|e| parse_err(format!("burst: {e}")))?;
-                if b.size == 0 || every < Duration::from_millis(1) {
-                    return Err(parse_err("burst: size is 1 or more and every at least 1ms".into()));
+                if b.size == 0 || b.size > 1_000_000 || every < Duration::from_millis(1) {
+                    return Err(parse_err("burst: size is 1 to 1000000 and every at least 1ms".into()));
                 }
                 Some(crate::producer::shape::Burst { size: b.size, every })
             }

@@ -77,6 +77,7 @@ fn parse_line(line: &str) -> Result<MessageSpec, String> {
             }
         }
     }
+    spec.check_properties("")?;
     if o.contains_key("body") && o.contains_key("body_base64") {
         return Err("body and body_base64: one or the other".into());
     }

@@ -70,6 +70,28 @@ pub struct MessageSpec {
     pub transaction: Option<TxMix>,
 }
 
+impl MessageSpec {
+    /// Every value that lands in the properties string is free of separators (`at` prefixes
+    /// the error: where the message came from).
+    pub fn check_properties(&self, at: &str) -> Result<(), String> {
+        use crate::protocol::properties::check_value;
+        if let Some(t) = &self.tag {
+            check_value(&format!("{at}tag"), t)?;
+        }
+        for k in self.keys.iter().flatten() {
+            k.check_property_value(&format!("{at}keys"))?;
+        }
+        for (name, v) in &self.props {
+            check_value(&format!("{at}property name"), name)?;
+            v.check_property_value(&format!("{at}property {name}"))?;
+        }
+        if let Some(k) = &self.sharding_key {
+            k.check_property_value(&format!("{at}sharding key"))?;
+        }
+        Ok(())
+    }
+}
+
 /// How the local transactions of a run end: of every `commit + rollback + unknown` messages,
 /// the first `commit` commit, the next `rollback` roll back, the rest stay unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +158,10 @@ impl Content {
     pub fn new(defaults: MessageSpec, lines: Vec<MessageSpec>, batch: usize) -> Result<Content, String> {
         if defaults.topic.is_none() || defaults.body.is_none() {
             return Err("the command line's message needs a topic and a body".into());
+        }
+        defaults.check_properties("")?;
+        for (i, l) in lines.iter().enumerate() {
+            l.check_properties(&format!("--input message {}: ", i + 1))?;
         }
         let c = Content { defaults, lines, batch: batch.max(1), oneway: false };
         if c.batch > 1 && (c.defaults.sharding_key.is_some() || c.lines.iter().any(|l| l.sharding_key.is_some())) {

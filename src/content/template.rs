@@ -56,6 +56,15 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// Refuses a template whose text holds a property separator (what a placeholder makes never
+    /// does: digits, hex and dashes).
+    pub fn check_property_value(&self, what: &str) -> Result<(), String> {
+        self.parts.iter().try_for_each(|p| match p {
+            Part::Text(t) => crate::protocol::properties::check_value(what, t),
+            _ => Ok(()),
+        })
+    }
+
     /// The text itself when it has no placeholder.
     pub fn as_plain(&self) -> Option<&str> {
         match &self.parts[..] {

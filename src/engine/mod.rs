@@ -266,8 +266,8 @@ fn content(args: &ProducerArgs) -> Result<Content, StartError> {
     let body = match (&args.body, &args.body_file) {
         (Some(text), _) => Body::text(tpl("--body", text)?),
         (None, Some(path)) => {
-            let bytes = read_file_or_stdin(path)
-                .map_err(|e| StartError::config(format!("--body-file {}: {e}", path.display())))?;
+            let bytes = crate::bounds::read_limited(path, crate::bounds::MAX_BODY_FILE, "--body-file")
+                .map_err(StartError::config)?;
             if bytes.is_empty() {
                 return Err(StartError::config(format!(
                     "--body-file {}: empty (a body is at least 1 byte)",
@@ -312,7 +312,8 @@ fn content(args: &ProducerArgs) -> Result<Content, StartError> {
         None => Vec::new(),
         Some(path) => {
             let name = path.display().to_string();
-            let bytes = read_file_or_stdin(path).map_err(|e| StartError::config(format!("--input {name}: {e}")))?;
+            let bytes = crate::bounds::read_limited(path, crate::bounds::MAX_INPUT_FILE, "--input")
+                .map_err(StartError::config)?;
             input::read(&bytes[..], &format!("--input {name}")).map_err(StartError::config)?
         }
     };
@@ -322,16 +323,6 @@ fn content(args: &ProducerArgs) -> Result<Content, StartError> {
         return Err(StartError::config("--oneway: a transactional send is sent sync, not oneway"));
     }
     Ok(c)
-}
-
-fn read_file_or_stdin(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
-        Ok(buf)
-    } else {
-        std::fs::read(path)
-    }
 }
 
 /// `--chaos`: proxies in front of the route's brokers, and the scenario on them.

@@ -205,6 +205,11 @@ impl Run {
         Ok(())
     }
 
+    /// Why `--record` could not be written, told as soon as that happens (None: no recording).
+    pub fn recording_failed(&self) -> Option<watch::Receiver<Option<String>>> {
+        self.recorder.as_ref().map(|r| r.failed())
+    }
+
     /// Waits for the load driver to end by itself (its count or duration, or a stop).
     pub async fn sent(&mut self) {
         if let Some(d) = self.driver.take() {

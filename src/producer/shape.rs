@@ -269,8 +269,21 @@ pub fn parse_stages(s: &str) -> Result<Vec<Stage>, String> {
             .ok_or_else(|| format!("{part:?}: a stage is DURATION:RATE, as 30s:2000 (ramp to 2000 msg/s over 30 s)"))?;
         out.push(stage(d, r).map_err(|e| format!("{part:?}: {e}"))?);
     }
+    check_stages(&out)?;
     Ok(out)
 }
+
+/// At most [`MAX_STAGES`] stages, a year in all.
+pub fn check_stages(stages: &[Stage]) -> Result<(), String> {
+    if stages.len() > MAX_STAGES {
+        return Err(format!("{} stages: at most {MAX_STAGES}", stages.len()));
+    }
+    let total: f64 = stages.iter().map(|s| s.duration.as_secs_f64()).sum();
+    crate::bounds::secs(total, "the stages in all").map(|_| ())
+}
+
+/// The most stages a run may have.
+pub const MAX_STAGES: usize = 10_000;
 
 /// One stage from its duration and rate texts.
 pub fn stage(duration: &str, rate: &str) -> Result<Stage, String> {
@@ -279,9 +292,7 @@ pub fn stage(duration: &str, rate: &str) -> Result<Stage, String> {
         return Err("a stage lasts more than 0 s".into());
     }
     let rate: f64 = rate.trim().parse().map_err(|_| format!("{rate:?}: the rate is a number of msg/s"))?;
-    if !rate.is_finite() || rate < 0.0 {
-        return Err(format!("{rate}: the rate is 0 or more msg/s"));
-    }
+    let rate = crate::bounds::rate(rate, "the stage's rate")?;
     Ok(Stage { duration, rate })
 }
 
@@ -299,10 +310,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => n * 3600.0,
         _ => return Err(format!("{s:?}: a duration's unit is ms, s, m or h")),
     };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("{s:?}: a duration is 0 or more"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    crate::bounds::secs(secs, &format!("{s:?}"))
 }
 
 #[cfg(test)]

@@ -109,6 +109,19 @@ pub fn check_user_property(name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A value that lands in the properties string (a tag, keys, a sharding key, a property):
+/// refused if it holds a separator, which would end the value early and make what follows a
+/// property of its own (`--tag $'t\x02TIMER_DELAY_SEC\x0199'` would make a timer message).
+/// `what` names the value in the error.
+pub fn check_value(what: &str, value: &str) -> Result<(), String> {
+    if value.contains([NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR]) {
+        return Err(format!(
+            "{what} holds a \\u0001 or \\u0002, the characters that separate a message's properties: refused"
+        ));
+    }
+    Ok(())
+}
+
 /// Encodes properties as the Java client does (a trailing separator after every pair).
 pub fn encode<'a>(props: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let props = props.into_iter();

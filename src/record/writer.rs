@@ -34,6 +34,7 @@ pub struct Recorder {
     task: tokio::task::JoinHandle<()>,
     thread: std::thread::JoinHandle<Result<(), String>>,
     path: PathBuf,
+    failed: watch::Receiver<Option<String>>,
 }
 
 /// Where the run's lines come from.
@@ -45,14 +46,40 @@ pub struct Sources {
     pub routes: Vec<(String, Vec<String>, usize)>,
 }
 
-fn open(path: &Path) -> Result<Box<dyn Write + Send>, String> {
-    let file = std::fs::File::create(path).map_err(|e| format!("--record {}: {e}", path.display()))?;
-    let w = std::io::BufWriter::with_capacity(1 << 16, file);
-    if path.extension().is_some_and(|e| e == "zst") {
-        let enc = zstd::stream::write::Encoder::new(w, 3).map_err(|e| format!("--record {}: {e}", path.display()))?;
-        Ok(Box::new(enc.auto_finish()))
-    } else {
-        Ok(Box::new(w))
+/// The file, plain or zstd; [`Sink::close`] reports every error up to the last byte on disk.
+enum Sink {
+    Plain(std::io::BufWriter<std::fs::File>),
+    Zstd(zstd::stream::write::Encoder<'static, std::io::BufWriter<std::fs::File>>),
+}
+
+impl Sink {
+    fn open(path: &Path) -> Result<Sink, String> {
+        let file = std::fs::File::create(path).map_err(|e| format!("--record {}: {e}", path.display()))?;
+        let w = std::io::BufWriter::with_capacity(1 << 16, file);
+        if path.extension().is_some_and(|e| e == "zst") {
+            let enc =
+                zstd::stream::write::Encoder::new(w, 3).map_err(|e| format!("--record {}: {e}", path.display()))?;
+            Ok(Sink::Zstd(enc))
+        } else {
+            Ok(Sink::Plain(w))
+        }
+    }
+
+    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(w) => w.write_all(b),
+            Sink::Zstd(w) => w.write_all(b),
+        }
+    }
+
+    /// Ends the zstd frame, flushes, and syncs the data (a full disk can show only there).
+    fn close(self) -> std::io::Result<()> {
+        let w = match self {
+            Sink::Plain(w) => w,
+            Sink::Zstd(enc) => enc.finish()?,
+        };
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_data()
     }
 }
 
@@ -76,16 +103,23 @@ impl Recorder {
         started_wall: chrono::DateTime<chrono::Local>,
         mut src: Sources,
     ) -> Result<Recorder, String> {
-        let mut w = open(path)?;
+        let mut w = Sink::open(path)?;
         let (chunks_tx, mut chunks) = mpsc::channel::<Vec<u8>>(64);
         let shown = path.display().to_string();
+        let (failed_tx, failed) = watch::channel(None::<String>);
         let thread = std::thread::Builder::new()
             .name("mqtui-recorder".into())
             .spawn(move || {
+                let fail = |e: std::io::Error| {
+                    let why = crate::output::describe(&format!("the recording {shown}"), &e);
+                    // Told at once: the run stops, it does not go on unrecorded.
+                    failed_tx.send_replace(Some(why.clone()));
+                    why
+                };
                 while let Some(c) = chunks.blocking_recv() {
-                    w.write_all(&c).map_err(|e| format!("--record {shown}: {e}"))?;
+                    w.write_all(&c).map_err(fail)?;
                 }
-                w.flush().map_err(|e| format!("--record {shown}: {e}"))
+                w.close().map_err(fail)
             })
             .map_err(|e| format!("cannot start the recorder: {e}"))?;
         let (end_tx, mut end_rx) = oneshot::channel::<EndInfo>();
@@ -184,7 +218,12 @@ impl Recorder {
             );
             let _ = chunks_tx.send(buf).await;
         });
-        Ok(Recorder { end: Some(end_tx), task, thread, path: path.to_path_buf() })
+        Ok(Recorder { end: Some(end_tx), task, thread, path: path.to_path_buf(), failed })
+    }
+
+    /// Why the recording could not be written, as soon as that happens (None while it can).
+    pub fn failed(&self) -> watch::Receiver<Option<String>> {
+        self.failed.clone()
     }
 
     /// Writes the last line and closes the file; an error says why the recording is incomplete.

@@ -35,8 +35,8 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut BufReader::new(f))
+    let f = crate::bounds::read_limited(path, crate::bounds::MAX_PEM_FILE, "certificate file")?;
+    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut BufReader::new(&f[..]))
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
     if certs.is_empty() {
@@ -46,8 +46,8 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    rustls_pemfile::private_key(&mut BufReader::new(f))
+    let f = crate::bounds::read_limited(path, crate::bounds::MAX_PEM_FILE, "key file")?;
+    rustls_pemfile::private_key(&mut BufReader::new(&f[..]))
         .map_err(|e| format!("{}: not a PEM key: {e}", path.display()))?
         .ok_or_else(|| format!("{}: no PEM private key in it (PKCS#8, PKCS#1 or SEC1)", path.display()))
 }
@@ -262,7 +262,7 @@ impl TlsServer {
 
     /// Serves the certificate chain and key in these PEM files.
     pub fn from_files(cert: &Path, key: &Path) -> Result<TlsServer, String> {
-        let pem = std::fs::read_to_string(cert).map_err(|e| format!("{}: {e}", cert.display()))?;
+        let pem = crate::bounds::read_text_limited(cert, crate::bounds::MAX_PEM_FILE, "certificate file")?;
         TlsServer::with(read_certs(cert)?, read_key(key)?, pem)
     }
 

@@ -103,6 +103,9 @@ impl Compose {
         if f[BODY].is_empty() {
             return Err("body: empty (a body is at least 1 byte)".into());
         }
+        for (label, i) in [("tag", TAG), ("keys", KEYS), ("key", SHARDING)] {
+            properties::check_value(label, &f[i])?;
+        }
         let mut msg = Message::new(topic, f[BODY].clone().into_bytes()).with_tags(f[TAG].trim());
         msg = msg.with_keys(&f[KEYS].split_whitespace().collect::<Vec<_>>());
         for kv in f[PROPS].split_whitespace() {
@@ -192,7 +195,7 @@ pub fn state_dir() -> Option<PathBuf> {
 
 fn load() -> BTreeMap<String, Remembered> {
     let Some(p) = state_dir().map(|d| d.join("compose.json")) else { return BTreeMap::new() };
-    match std::fs::read(&p) {
+    match crate::bounds::read_limited(&p, crate::bounds::MAX_SETTINGS_FILE, "remembered messages") {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             tracing::warn!(path = %p.display(), error = %e, "the remembered messages do not read; starting afresh");
             BTreeMap::new()

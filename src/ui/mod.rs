@@ -160,6 +160,7 @@ pub fn handle_input(app: &mut App, ev: crossterm::event::Event) {
 /// Runs the console until the operator quits; the terminal is restored on every way out
 /// (quit, Ctrl-C, SIGTERM, errors, panics).
 pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
+    need_terminal("the console needs a terminal: use mqtui produce")?;
     let mut theme = Theme::load(&args.theme).map_err(StartError::config)?;
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         theme = theme.monochrome();
@@ -231,9 +232,10 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
         });
     }
     let started = Instant::now();
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init().map_err(|e| StartError::config(format!("cannot open the console: {e}")))?;
     install_panic_guard();
-    let result = event_loop(&mut terminal, &mut app, &mut events, args.fps, &reap_tx).await;
+    let ends = Ends { record_failed: run.recording_failed(), stop: run.stopper() };
+    let result = event_loop(&mut terminal, &mut app, &mut events, args.fps, &reap_tx, ends).await;
     CONSOLE_LIVE.store(false, std::sync::atomic::Ordering::SeqCst);
     ratatui::restore();
     if let Some(report) = OTHER_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -243,21 +245,22 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
             message: format!("internal error, the console stopped: {report} (also in the log)"),
         });
     }
-    // What the run did, left on the terminal after the screen is gone.
+    // What the run did, left on the terminal after the screen is gone (written once, checked).
+    let mut lines: Vec<String> = Vec::new();
     if let Some(c) = &app.controls {
         let n = c.producer.counters();
         let secs = started.elapsed().as_secs_f64();
         let flying =
             if n.in_flight > 0 { format!(" · {} in flight at quit", fmt::count(n.in_flight)) } else { String::new() };
-        println!(
-            "mqtui: sent {} · ok {} · failed {} · retried {}{flying} · {:.1} s · {:.0} msg/s",
+        lines.push(format!(
+            "mqtui: sent {} · ok {} · failed {} · retried {}{flying} · {:.1} s · {:.0} msg/s\n",
             fmt::count(n.sent),
             fmt::count(n.ok),
             fmt::count(n.failed),
             fmt::count(n.attempts.saturating_sub(n.sent)),
             secs,
             n.sent as f64 / secs.max(0.001)
-        );
+        ));
     }
     // The thresholds, measured on the live totals (not a frozen copy) with what completed since
     // the last frame taken in; exit 4 when one fails.
@@ -270,24 +273,44 @@ pub async fn run(args: ConsoleArgs) -> Result<u8, StartError> {
     let verdicts = app.verdicts();
     if !verdicts.is_empty() {
         let failed = verdicts.iter().filter(|v| !v.ok).count();
-        println!("mqtui: thresholds {} passed, {failed} failed", verdicts.len() - failed);
+        lines.push(format!("mqtui: thresholds {} passed, {failed} failed\n", verdicts.len() - failed));
         for v in &verdicts {
-            println!("  {v}");
+            lines.push(format!("  {v}\n"));
         }
     }
-    let code = if verdicts.iter().any(|v| !v.ok) { crate::engine::EXIT_THRESHOLD } else { crate::engine::EXIT_OK };
+    let mut code = if verdicts.iter().any(|v| !v.ok) { crate::engine::EXIT_THRESHOLD } else { crate::engine::EXIT_OK };
     // The end: UNREGISTER_CLIENT, the recording closed, the demo cluster stopped.
     let end = RunEnd { elapsed: clock_base.elapsed(), aborted_by: None };
     match engine.run(async move { run.finish(end).await }).await {
-        Ok(Some(Ok(path))) => println!("mqtui: recorded to {} (mqtui report {0})", path.display()),
-        Ok(Some(Err(e))) => eprintln!("mqtui: error: the recording is incomplete: {e}"),
+        Ok(Some(Ok(path))) => lines.push(format!("mqtui: recorded to {} (mqtui report {0})", path.display())),
+        Ok(Some(Err(e))) => {
+            crate::errln!("mqtui: error: the recording is incomplete: {e}");
+            code = crate::exit::EXIT_OUTPUT;
+        }
         Ok(None) => {}
-        Err(e) => eprintln!("mqtui: error: the recording is incomplete: {}", e.message),
+        Err(e) => {
+            crate::errln!("mqtui: error: the recording is incomplete: {}", e.message);
+            code = crate::exit::EXIT_OUTPUT;
+        }
+    }
+    if let Err(e) = crate::output::write_stdout(lines.concat().as_bytes()) {
+        crate::errln!("mqtui: {e}");
+        code = crate::exit::EXIT_OUTPUT;
     }
     drop(app);
     drop(engine);
     result.map_err(|e| StartError::start(format!("terminal error: {e}")))?;
     Ok(code)
+}
+
+/// `Ok` when standard input and output are a terminal; else the one-line error `why` (exit 2).
+pub(crate) fn need_terminal(why: &str) -> Result<(), StartError> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        Ok(())
+    } else {
+        Err(StartError::config(why))
+    }
 }
 
 /// Lowers this (the UI's) thread's scheduling priority to the lowest, so that when the cores are busy the
@@ -359,7 +382,7 @@ static OTHER_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(Non
 static OTHER_PANICKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// A panic on the UI thread goes to the hook installed before (ratatui's: restore the terminal,
-/// then color-eyre's report). A panic on another thread (a producer task, the demo cluster) —
+/// then mqtui's one line, the report in the log). A panic on another thread (a producer task, the demo cluster) —
 /// which tokio would survive — must neither print over the screen nor leave the terminal
 /// restored under a console that goes on drawing: it is logged, kept, and the console ends
 /// (restoring the terminal) and reports it, exit code 101.
@@ -389,12 +412,20 @@ const DRAIN_EVERY: Duration = Duration::from_millis(5);
 /// Events in one drain from which the next comes after `DRAIN_EVERY` rather than a frame.
 const HEAVY_DRAIN: usize = 64;
 
+/// How a run can end other than by the operator: its recording cannot be written (the run stops
+/// sending, the console says why and stays up; quitting exits 5).
+struct Ends {
+    record_failed: Option<tokio::sync::watch::Receiver<Option<String>>>,
+    stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+}
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     events: &mut EventStream,
     fps: u32,
     reap: &tokio::sync::mpsc::Sender<Reap>,
+    mut ends: Ends,
 ) -> std::io::Result<()> {
     let mut input = crossterm::event::EventStream::new();
     let frame = Duration::from_millis(1000 / u64::from(fps.clamp(1, 120)));
@@ -404,8 +435,11 @@ async fn event_loop(
     let drain_every = DRAIN_EVERY.min(frame);
     let drains_per_frame = (frame.as_micros() / drain_every.as_micros()).max(1) as usize;
     let budget = (crate::ui::app::SAMPLE_PER_FRAME / drains_per_frame).max(1);
+    // SIGTERM, and SIGHUP (the terminal or the SSH session went away): quit as `q` does.
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut next_draw = Instant::now();
     let mut next_drain = next_draw;
     // Test hook (tests/tmux_e2e.rs): panic this long after start, as a bug in a panel would.
@@ -428,9 +462,11 @@ async fn event_loop(
             next_draw.max(Instant::now() + Duration::from_secs(1))
         };
         #[cfg(unix)]
-        let sigterm = term.recv();
+        let sigterm = async {
+            tokio::select! { _ = term.recv() => {}, _ = hup.recv() => {} }
+        };
         #[cfg(not(unix))]
-        let sigterm = std::future::pending::<Option<()>>();
+        let sigterm = std::future::pending::<()>();
         tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(ev)) => handle_input(app, ev),
@@ -445,6 +481,17 @@ async fn event_loop(
             }
             _ = tokio::time::sleep_until(wake) => {}
             _ = sigterm => app.quit = true,
+            r = async { ends.record_failed.as_mut().expect("guarded").changed().await }, if ends.record_failed.is_some() => {
+                let why = ends.record_failed.as_mut().and_then(|f| f.borrow_and_update().clone());
+                if r.is_err() || why.is_some() {
+                    ends.record_failed = None;
+                }
+                if let Some(why) = why {
+                    let _ = ends.stop.send(true);
+                    app.live.warnings.push_back((Instant::now(), format!("sending stopped: {why}")));
+                    app.dirty = true;
+                }
+            }
         }
         if app.quit || OTHER_PANICKED.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok(());

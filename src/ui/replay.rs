@@ -304,6 +304,7 @@ pub fn inert(action: super::keymap::Action) -> bool {
 pub async fn run(args: crate::cli::ReplayArgs) -> Result<u8, crate::engine::StartError> {
     use crate::engine::StartError;
     use futures::StreamExt;
+    super::need_terminal("replay needs a terminal: use mqtui report")?;
     let rec = Recording::open(&args.file).map_err(|e| StartError::start(format!("cannot read the recording: {e}")))?;
     let mut theme = Theme::load(&args.theme).map_err(StartError::config)?;
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
@@ -317,7 +318,7 @@ pub async fn run(args: crate::cli::ReplayArgs) -> Result<u8, crate::engine::Star
     app.say(format!("replay: p play/pause · 1 2 3 speed ×1 ×10 ×100 · , . seek ∓10 s · 0 start{problems}"));
     let frame = Duration::from_millis(1000 / u64::from(args.fps.clamp(1, 120)));
     let mut input = crossterm::event::EventStream::new();
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init().map_err(|e| StartError::config(format!("cannot open the console: {e}")))?;
     super::install_panic_guard();
     let mut last = Instant::now();
     let result: std::io::Result<()> = async {

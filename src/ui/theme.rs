@@ -100,7 +100,7 @@ impl Theme {
             let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
             return Err(format!("unknown theme {name_or_path:?}: not one of {} and no such file", names.join(", ")));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read theme {name_or_path}: {e}"))?;
+        let text = crate::bounds::read_text_limited(path, crate::bounds::MAX_SETTINGS_FILE, "theme")?;
         let name = path.file_stem().map_or("custom".into(), |s| s.to_string_lossy().into_owned());
         Theme::from_file(&text, &name, name_or_path, Some(&Theme::dark()))
     }

@@ -4,18 +4,19 @@
 use std::io::Write;
 
 use crate::engine::StartError;
-use crate::record::Recording;
 use crate::report::compare;
-use crate::report::offline::{self, write_csv, RunReport};
+use crate::report::fold::Folded;
+use crate::report::offline::{write_csv, RunReport};
 
 /// `mqtui report`: 0, or 3 when a recording cannot be read (2: bad arguments, from clap).
 pub fn report(args: &crate::cli::ReportArgs) -> Result<u8, StartError> {
     use crate::cli::ReportFormat;
     let mut reports = Vec::new();
     for f in &args.files {
-        let rec = Recording::open(f).map_err(|e| StartError::start(format!("cannot read the recording: {e}")))?;
+        // Read through once, nothing kept of a send but what the aggregates took.
+        let rec = Folded::read(f).map_err(|e| StartError::start(format!("cannot read the recording: {e}")))?;
         for p in &rec.problems {
-            eprintln!("mqtui: warning: {p}");
+            crate::errln!("mqtui: warning: {p}");
         }
         reports.push(RunReport::new(&rec));
     }
@@ -34,39 +35,25 @@ pub fn report(args: &crate::cli::ReportArgs) -> Result<u8, StartError> {
     Ok(0)
 }
 
-/// Writes `bytes` to `path`, or standard output.
+/// Writes `bytes` to `path`, or standard output; one that cannot be written is exit 5.
 pub fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), StartError> {
     let r = match path {
-        Some(p) => std::fs::write(p, bytes).map_err(|e| format!("{}: {e}", p.display())),
-        None => {
-            let mut o = std::io::stdout().lock();
-            match o.write_all(bytes).and_then(|_| o.flush()) {
-                // A closed pipe (`| head`) is the reader's choice, not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                r => r.map_err(|e| format!("standard output: {e}")),
-            }
-        }
+        Some(p) => std::fs::write(p, bytes).map_err(|e| crate::output::describe(&p.display().to_string(), &e)),
+        None => crate::output::write_stdout(bytes),
     };
-    r.map_err(StartError::start)
+    r.map_err(StartError::output)
 }
 
 /// `mqtui compare`: 0, or 4 when NEW regressed beyond `--max-regression`.
 pub fn compare(args: &crate::cli::CompareArgs) -> Result<u8, StartError> {
     use crate::cli::ReportFormat;
-    let read = |p: &std::path::Path| {
-        crate::record::Recording::open(p).map_err(|e| StartError::start(format!("cannot read the recording: {e}")))
-    };
+    let read =
+        |p: &std::path::Path| Folded::read(p).map_err(|e| StartError::start(format!("cannot read the recording: {e}")));
     let (base, new) = (read(&args.base)?, read(&args.new)?);
     for p in base.problems.iter().chain(&new.problems) {
-        eprintln!("mqtui: warning: {p}");
+        crate::errln!("mqtui: warning: {p}");
     }
-    let c = compare::Comparison::new(
-        &base.name,
-        &offline::summary(&base),
-        &new.name,
-        &offline::summary(&new),
-        args.max_regression,
-    );
+    let c = compare::Comparison::new(&base.name, &base.summary(), &new.name, &new.summary(), args.max_regression);
     let mut out = Vec::new();
     let written = match args.format {
         ReportFormat::Json => {

@@ -121,8 +121,7 @@ pub fn command_with_config() -> Result<(clap::Command, Option<std::path::PathBuf
         return Ok((cmd, None));
     }
     let text = crate::bounds::read_text_limited(&path, crate::bounds::MAX_SETTINGS_FILE, "config file")?;
-    // toml's errors say the line and the column themselves.
-    let file: ConfigFile = toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))?;
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| toml_error(&cmd, &path, &text, &e))?;
     let mut cmd = cmd;
     for (key, value) in &file.settings {
         let line = text[..value.span().start].matches('\n').count() + 1;
@@ -132,9 +131,13 @@ pub fn command_with_config() -> Result<(clap::Command, Option<std::path::PathBuf
             return Err(format!("{}: unknown key '{key}' (keys are flag names, e.g. timeout-ms = 3000)", at()));
         }
         let v = value.get_ref().as_arg();
+        let secret = is_secret(&cmd, &flag);
         // Once per process, before anything runs: the command definition keeps it.
         let v: &'static str = Box::leak(v.into_boxed_str());
         cmd = with_default(cmd, &flag, v).map_err(|e| {
+            if secret {
+                return format!("{}: the value of '{key}' is not one it takes (a secret: not shown)", at());
+            }
             let why = e.to_string();
             let why = why.lines().next().unwrap_or_default().trim_start_matches("error: ");
             let why = why.replace("'--value <value>'", &format!("'{key}'"));
@@ -142,6 +145,30 @@ pub fn command_with_config() -> Result<(clap::Command, Option<std::path::PathBuf
         })?;
     }
     Ok((cmd, Some(path)))
+}
+
+/// Whether `--flag` holds a secret (its environment value is hidden): an error never quotes it.
+fn is_secret(cmd: &clap::Command, flag: &str) -> bool {
+    cmd.get_arguments().any(|a| a.get_long() == Some(flag) && a.is_hide_env_values_set())
+        || cmd.get_subcommands().any(|sc| is_secret(sc, flag))
+}
+
+/// A file that is not TOML: the line and column, and toml's reason, but never the line's text
+/// (toml quotes it), and not even the reason on a secret's line (it may quote the value).
+fn toml_error(cmd: &clap::Command, path: &std::path::Path, text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else { return format!("config file {}: {}", path.display(), e.message()) };
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_no = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    let key = line.split('=').next().unwrap_or_default().trim().trim_matches(['"', '\'']).replace('_', "-");
+    let why = if !key.is_empty() && is_secret(cmd, &key) {
+        format!("the value of '{key}' does not parse (a secret: not shown)")
+    } else {
+        e.message().trim_end().to_string()
+    };
+    format!("config file {}, line {line_no}, column {column}: {why}", path.display())
 }
 
 /// The command line, with the config file's defaults under it; a bad config file is an error

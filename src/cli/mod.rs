@@ -517,7 +517,7 @@ pub struct ClusterArgs {
     #[arg(long, env = "MQTUI_SCENARIO", default_value = "healthy")]
     pub scenario: String,
     /// Brokers require ACL 1.0 signatures with this `ACCESS_KEY:SECRET_KEY` (NO_PERMISSION otherwise).
-    #[arg(long, env = "MQTUI_CLUSTER_ACL", value_parser = parse_acl, hide_env_values = true)]
+    #[arg(long, env = "MQTUI_CLUSTER_ACL", value_parser = AclParser, hide_env_values = true)]
     pub acl: Option<crate::remoting::AclCredentials>,
     /// Serve TLS only (as tls.server.mode=enforcing), with a certificate made now for
     /// 127.0.0.1, localhost and --bind (written to --tls-cert-out for clients' --tls-ca), or the
@@ -542,8 +542,28 @@ fn parse_secret(s: &str) -> Result<crate::remoting::acl::Secret, String> {
     Ok(crate::remoting::acl::Secret::new(s))
 }
 
-fn parse_acl(s: &str) -> Result<crate::remoting::AclCredentials, String> {
-    crate::remoting::AclCredentials::parse_pair(s).ok_or_else(|| "give the credentials as ACCESS_KEY:SECRET_KEY".into())
+/// `ACCESS_KEY:SECRET_KEY`; an error does not repeat the value (clap's own would: a mistyped
+/// secret is still a secret).
+#[derive(Clone)]
+struct AclParser;
+
+impl clap::builder::TypedValueParser for AclParser {
+    type Value = crate::remoting::AclCredentials;
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let flag = arg.and_then(|a| a.get_long()).unwrap_or("acl");
+        value.to_str().and_then(crate::remoting::AclCredentials::parse_pair).ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("--{flag}: give the credentials as ACCESS_KEY:SECRET_KEY (the value given is not shown)\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
 }
 
 impl ClusterArgs {

@@ -14,7 +14,7 @@ pub mod read;
 pub mod schema;
 pub mod writer;
 
-pub use read::Recording;
+pub use read::{Reader, Recording};
 pub use schema::Line;
 pub use writer::Recorder;
 

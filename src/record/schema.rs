@@ -13,7 +13,7 @@ use crate::protocol::transaction::LocalState;
 
 /// The run's settings, echoed in the summary (an addition to the schema) and in the
 /// first line of a recording.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Default)]
 pub struct RunInfo {
     /// Which command ran: "produce" (absent in the file: recordings before there was a console
     /// one say nothing) or "console".

@@ -2,6 +2,7 @@
 //! readable table. The field names and types here are a contract other tools read.
 
 pub mod compare;
+pub mod fold;
 pub mod html;
 pub mod interval;
 pub mod offline;

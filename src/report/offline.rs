@@ -6,8 +6,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use super::fold::Folded;
 use super::Summary;
-use crate::record::{Line, Recording};
 
 pub use crate::stats::{bucket_label, LOG_BUCKETS_MS as BUCKETS_MS};
 
@@ -68,72 +68,20 @@ pub struct RunReport {
     pub problems: Vec<String>,
 }
 
-fn secs(t_ns: i64) -> f64 {
-    (t_ns as f64 / 1e9 * 1000.0).round() / 1000.0
-}
-
 impl RunReport {
-    pub fn new(rec: &Recording) -> RunReport {
-        let origin = tokio::time::Instant::now();
-        let stats = rec.stats(origin);
-        let summary = summary(rec);
-        let mut histograms = vec![Histogram::of("all", &stats.latency)];
-        histograms.extend(stats.brokers.values().map(|b| Histogram::of(&b.name, &b.latency)));
-        // Windows per broker, merged where one extends another (as RunStats counts them).
-        let mut isolations: Vec<Isolation> = Vec::new();
-        let mut injections = Vec::new();
-        let mut per_second: Vec<Second> = Vec::new();
-        for l in &rec.lines {
-            match l {
-                Line::Fault(f) if f.window_ns > 0 => {
-                    let (from, to) = (secs(f.t_ns), secs(f.t_ns + f.window_ns as i64));
-                    match isolations.iter_mut().rev().find(|i| i.broker == f.broker) {
-                        Some(open) if from <= open.to_s => open.to_s = open.to_s.max(to),
-                        _ => isolations.push(Isolation {
-                            broker: f.broker.clone(),
-                            from_s: from,
-                            to_s: to,
-                            latency_ms: f.latency_ns as f64 / 1e6,
-                        }),
-                    }
-                }
-                Line::Injection { t_ns, broker, fault } => {
-                    injections.push(Injection { at_s: secs(*t_ns), broker: broker.clone(), fault: fault.clone() })
-                }
-                Line::Send(s) => {
-                    let at = (s.end_ns().max(0) / 1_000_000_000) as usize;
-                    if per_second.len() <= at {
-                        per_second.resize_with(at + 1, Default::default);
-                    }
-                    let sec = &mut per_second[at];
-                    sec.sent += 1;
-                    sec.failed += u64::from(s.status == "FAILED");
-                    sec.retries += s.attempts.len().saturating_sub(1) as u64;
-                    sec.max_ms = sec.max_ms.max(s.latency_ns as f64 / 1e6);
-                }
-                _ => {}
-            }
-        }
-        for (i, s) in per_second.iter_mut().enumerate() {
-            s.at_s = i as u64;
-        }
-        // A window still open at the end is cut there.
-        let end = rec.elapsed().as_secs_f64();
-        for i in &mut isolations {
-            i.to_s = i.to_s.min(end.max(i.from_s));
-        }
-        // The first reading of each broker ("healthy") is the start, not an injection.
-        let mut first = std::collections::BTreeSet::new();
-        injections.retain(|i| !(first.insert(i.broker.clone()) && i.fault == "healthy"));
+    /// The report of a recording folded by [`Folded::read`].
+    pub fn new(f: &Folded) -> RunReport {
+        let mut histograms = vec![Histogram::of("all", &f.stats.latency)];
+        histograms.extend(f.stats.brokers.values().map(|b| Histogram::of(&b.name, &b.latency)));
         RunReport {
-            recording: rec.name.clone(),
-            started_ms: rec.started_ms,
-            summary,
+            recording: f.name.clone(),
+            started_ms: f.started_ms,
+            summary: f.summary(),
             histograms,
-            isolations,
-            injections,
-            per_second,
-            problems: rec.problems.clone(),
+            isolations: f.isolations.clone(),
+            injections: f.injections.clone(),
+            per_second: f.per_second.clone(),
+            problems: f.problems.clone(),
         }
     }
 
@@ -343,22 +291,4 @@ pub fn write_csv(reports: &[RunReport], w: &mut impl Write) -> std::io::Result<(
         }
     }
     Ok(())
-}
-
-/// The summary the live run printed, rebuilt from a recording.
-pub fn summary(rec: &Recording) -> Summary {
-    let origin = tokio::time::Instant::now();
-    let stats = rec.stats(origin);
-    let elapsed = rec.elapsed();
-    let (not_started, lookups, aborted_by) = match rec.end() {
-        Some(Line::End { not_started, name_server_lookups, aborted_by, .. }) => {
-            (*not_started, *name_server_lookups, aborted_by.clone())
-        }
-        _ => (0, 0, None),
-    };
-    let mut s = Summary::new(&stats, elapsed, origin + elapsed, lookups, rec.run.clone());
-    s.not_started = not_started;
-    s.aborted_by = aborted_by;
-    s.thresholds = rec.thresholds.iter().map(|t| t.check(&stats, elapsed)).collect();
-    s
 }

@@ -7,6 +7,7 @@ pub mod apache;
 pub mod demo;
 pub mod faults;
 pub mod headers;
+pub mod hostile;
 pub mod screen;
 
 use std::process::Command;

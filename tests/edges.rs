@@ -2,7 +2,6 @@
 //! be written (a pipe closed early, a full disk, a closed descriptor), SIGHUP, no terminal,
 //! numbers out of range, separators in message content, secrets in errors.
 
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -123,8 +122,14 @@ fn numbers_out_of_range_in_flags_and_files_are_exit_2() {
         vec!["--scenario".into(), scenario("at", "[[step]]\nat = 1e300\nbroker = \"broker-a\"\nhang = true\n")],
         vec!["--scenario".into(), scenario("nan", "[[step]]\nat = nan\nbroker = \"broker-a\"\nhang = true\n")],
         vec!["--scenario".into(), scenario("rate", "[[stage]]\nduration = \"10s\"\nrate = 1e15\n")],
-        vec!["--scenario".into(), scenario("rep", "repeat_every = 1e300\n[[step]]\nat = 1\nbroker = \"broker-a\"\nhang = true\n")],
-        vec!["--scenario".into(), scenario("lat", "[[step]]\nat = 1\nbroker = \"broker-a\"\nlatency_ms = 18446744073709551615\n")],
+        vec![
+            "--scenario".into(),
+            scenario("rep", "repeat_every = 1e300\n[[step]]\nat = 1\nbroker = \"broker-a\"\nhang = true\n"),
+        ],
+        vec![
+            "--scenario".into(),
+            scenario("lat", "[[step]]\nat = 1\nbroker = \"broker-a\"\nlatency_ms = 18446744073709551615\n"),
+        ],
     ];
     for args in cases {
         let o = mqtui().arg("produce").args(&args).args(["--count", "1"]).output().unwrap();

@@ -77,6 +77,10 @@ pub const DELAY_LEVEL_SECS: [i64; 18] =
     [1, 5, 10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200];
 
 /// `timerPrecisionMs`: a timer message's slot is its time rounded down to it (HookUtils).
+/// Topics one demo broker keeps offsets for (a client that sends to a million names would
+/// otherwise grow it without end).
+pub const MAX_TOPICS: usize = 10_000;
+
 const TIMER_PRECISION_MS: i64 = 1000;
 
 /// When a message with these properties is due (Unix ms), stored at `now_ms`; None: at once.
@@ -309,6 +313,23 @@ impl BrokerCore {
         }
     }
 
+    /// Why this send cannot be kept (a topic more than [`MAX_TOPICS`], a half message past
+    /// the half messages' bounds), or None.
+    fn full_for(&self, topic: &str, body_len: usize, props: Option<&str>) -> Option<String> {
+        let map = self.offsets.lock().unwrap();
+        if map.len() >= MAX_TOPICS && !map.contains_key(topic) {
+            return Some(format!("the demo broker {} holds at most {MAX_TOPICS} topics", self.name));
+        }
+        drop(map);
+        let half = props
+            .and_then(|p| properties::find(p, properties::TRAN_MSG))
+            .is_some_and(crate::remoting::java::parse_boolean);
+        if half && !self.tx.has_room(body_len) {
+            return Some(format!("the demo broker {} holds too many half messages; end some first", self.name));
+        }
+        None
+    }
+
     /// Stores `n` messages of `sizes` bytes on `topic`/`queue`: returns (first queue offset,
     /// offset message ids).
     fn store(&self, topic: &str, queue: i32, sizes: &[usize]) -> (i64, Vec<String>) {
@@ -357,6 +378,10 @@ impl BrokerCore {
                 }
             };
             return RemotingCommand::response_to(req, code, Some(remark));
+        }
+        // What a client may make the demo broker hold is bounded: topics, half messages.
+        if let Some(why) = self.full_for(&header.topic, req.body.len(), header.properties.as_deref()) {
+            return RemotingCommand::response_to(req, ResponseCode::SYSTEM_ERROR.code(), Some(why));
         }
         // Before the queue check, as the Java broker's buildMsgContext reads the body first.
         if req.body.is_empty() {

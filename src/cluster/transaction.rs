@@ -26,6 +26,9 @@ use crate::remoting::{next_opaque, RemotingCommand, RequestCode};
 pub const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(6);
 /// `transactionCheckMax`.
 pub const TRANSACTION_CHECK_MAX: u32 = 15;
+/// Half messages a demo broker keeps waiting for their end, and their bodies' bytes in all.
+pub const MAX_HALF: usize = 10_000;
+pub const MAX_HALF_BYTES: usize = 256 << 20;
 
 /// A half message waiting for its end.
 struct Half {
@@ -100,6 +103,17 @@ impl Transactions {
         let at = msg.physical_offset;
         let half = Half { msg, group, uniq, offset_msg_id, checks: 0, touched: Instant::now() };
         self.half.lock().unwrap().insert(at, half);
+    }
+
+    /// Whether a half message of `body_len` bytes may be kept: at most [`MAX_HALF`] of them,
+    /// [`MAX_HALF_BYTES`] of bodies in all.
+    pub fn has_room(&self, body_len: usize) -> bool {
+        let half = self.half.lock().unwrap();
+        if half.len() >= MAX_HALF {
+            return false;
+        }
+        // Counted only once there are some: nothing to add up in the common case.
+        half.len() < 64 || half.values().map(|h| h.msg.body.len()).sum::<usize>() + body_len <= MAX_HALF_BYTES
     }
 
     /// Half messages not ended yet.

@@ -121,21 +121,28 @@ pub fn compress(body: &[u8], kind: CompressionType, level: i32) -> std::io::Resu
     }))
 }
 
+/// The most a compressed body may inflate to.
+pub const MAX_DECOMPRESSED: usize = 64 << 20;
+
 /// Undoes the compression a sys flag names (a body without COMPRESSED_FLAG is returned as it is).
 pub fn decompress(body: &[u8], sys_flag: i32) -> Result<Bytes, MessageError> {
     if sys_flag & SYSFLAG_COMPRESSED == 0 {
         return Ok(Bytes::copy_from_slice(body));
     }
     let err = |e: std::io::Error| MessageError::Decompress(e.to_string());
-    let mut out = Vec::with_capacity(body.len() * 2);
+    let mut out = Vec::with_capacity(body.len().saturating_mul(2).min(MAX_DECOMPRESSED));
+    // A body that inflates past the bound (a zip bomb) is an error, read no further.
+    let limit = MAX_DECOMPRESSED as u64 + 1;
     match CompressionType::of_sys_flag(sys_flag)? {
-        CompressionType::Zlib => {
-            flate2::read::ZlibDecoder::new(body).read_to_end(&mut out).map_err(err)?;
+        CompressionType::Zlib => flate2::read::ZlibDecoder::new(body).take(limit).read_to_end(&mut out),
+        CompressionType::Zstd => {
+            zstd::stream::read::Decoder::new(body).and_then(|d| d.take(limit).read_to_end(&mut out))
         }
-        CompressionType::Zstd => out = zstd::stream::decode_all(body).map_err(err)?,
-        CompressionType::Lz4 => {
-            lz4_flex::frame::FrameDecoder::new(body).read_to_end(&mut out).map_err(err)?;
-        }
+        CompressionType::Lz4 => lz4_flex::frame::FrameDecoder::new(body).take(limit).read_to_end(&mut out),
+    }
+    .map_err(err)?;
+    if out.len() > MAX_DECOMPRESSED {
+        return Err(MessageError::Decompress(format!("inflates past {} MiB", MAX_DECOMPRESSED >> 20)));
     }
     Ok(Bytes::from(out))
 }
@@ -143,6 +150,17 @@ pub fn decompress(body: &[u8], sys_flag: i32) -> Result<Bytes, MessageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_that_inflates_past_the_bound_is_an_error() {
+        let zeros = vec![0u8; MAX_DECOMPRESSED + 1];
+        for (t, flag) in [(CompressionType::Zstd, 0x201), (CompressionType::Zlib, 0x1), (CompressionType::Lz4, 0x101)] {
+            let bomb = compress(&zeros, t, 1).unwrap();
+            assert!(bomb.len() < 1 << 20, "{t:?}: {} bytes", bomb.len());
+            let e = decompress(&bomb, flag).unwrap_err().to_string();
+            assert!(e.contains("inflates past 64 MiB"), "{t:?}: {e}");
+        }
+    }
 
     #[test]
     fn each_type_round_trips_with_its_flag_and_small_bodies_stay_as_they_are() {

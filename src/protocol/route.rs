@@ -338,7 +338,7 @@ pub fn unquote_numeric_keys(s: &str) -> String {
             if c == b'"' {
                 in_str = false;
             }
-            let ch = s[i..].chars().next().unwrap();
+            let ch = s[i..].chars().next().unwrap_or('\u{fffd}');
             out.push(ch);
             i += ch.len_utf8();
             continue;

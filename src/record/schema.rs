@@ -300,7 +300,8 @@ impl RecSend {
 
     /// When it ended, ns since the start (from its slot when it had one).
     pub fn end_ns(&self) -> i64 {
-        self.scheduled_ns.unwrap_or(self.t_ns).max(i64::MIN + 1) + self.latency_ns as i64
+        // A file's numbers: saturating, whatever they are.
+        self.scheduled_ns.unwrap_or(self.t_ns).saturating_add(i64::try_from(self.latency_ns).unwrap_or(i64::MAX))
     }
 
     /// The send as the producer reported it, on a clock whose run started at `origin`.

@@ -164,9 +164,8 @@ async fn a_replay_shows_the_live_screens_at_the_same_moments() {
     assert!(live_screens[1].contains("✗ retries=0 at "), "{}", live_screens[1]);
     recorder.finish(EndInfo { elapsed: Instant::now() - origin, ..Default::default() }).await.unwrap();
 
-    let rec = Recording::open(&file).unwrap();
-    assert!(rec.problems.is_empty(), "{:?}", rec.problems);
-    let mut player = Player::new(&rec, Instant::now(), Theme::dark());
+    let mut player = Player::open(&file, Instant::now(), Theme::dark()).unwrap();
+    assert!(player.problems.is_empty(), "{:?}", player.problems);
     let mut replay = player.fresh();
     player.seek(&mut replay, Duration::ZERO);
     let mut replayed = Vec::new();
@@ -217,7 +216,7 @@ fn a_replay_shows_the_ramps_rate_and_the_lag_now() {
     assert!(o.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&o.stderr));
     let rec = Recording::open(&file).unwrap();
     assert_eq!(rec.run.shape.as_deref(), Some("stages 3s:200"));
-    let mut player = Player::new(&rec, Instant::now(), Theme::dark());
+    let mut player = Player::open(&file, Instant::now(), Theme::dark()).unwrap();
     let mut replay = player.fresh();
     player.seek(&mut replay, Duration::from_millis(1500));
     let screen = draw(&replay, 160, 48);

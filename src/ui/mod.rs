@@ -22,6 +22,7 @@ pub mod help;
 pub mod histogram;
 pub mod keymap;
 pub mod log;
+mod player;
 pub mod popup;
 pub mod replay;
 pub mod theme;

@@ -39,7 +39,7 @@ const MAX_SCHEDULES: usize = 100_000;
 /// is set): items are held this long past their time, at most [`REORDER_ITEMS`] of them, so that
 /// lines a little out of order still play in time order.
 const REORDER_NS: i64 = 200_000_000;
-const REORDER_ITEMS: usize = 1 << 16;
+const REORDER_ITEMS: usize = 1 << 13;
 
 /// Values at moments, merged by `merge` where two fall in one step; the step doubles when more
 /// than [`INDEX_CAP`] moments are held (exact while it is 1 ns).
@@ -350,6 +350,11 @@ impl Player {
         self.at = t;
         let upto = t.as_nanos().min(i64::MAX as u128) as i64;
         while let Some(item) = self.stream.next(upto) {
+            // The sends the App let go of (the live console hands them to the producer's thread
+            // to drop) are dropped here as they go: a long seek lets go of many.
+            if app.live.evicted.len() >= 1024 {
+                app.live.evicted.clear();
+            }
             match item {
                 Item::Event(e) => app.apply(&e),
                 Item::Injection(b, f) => {
@@ -358,6 +363,7 @@ impl Player {
                 Item::Settings(s) => app.settings = s,
             }
         }
+        app.live.evicted.clear();
         let now = at_ns(self.origin, upto);
         app.tick(now);
         app.live.in_flight = self.in_flight(upto);

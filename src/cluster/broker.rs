@@ -180,6 +180,8 @@ pub(crate) struct BrokerCore {
     /// When set, every request must be signed with these (ACL 1.0).
     pub acl: Option<crate::remoting::AclCredentials>,
     offsets: Mutex<HashMap<String, Vec<i64>>>,
+    /// How many topics `offsets` holds (read without its lock on every send).
+    topics: std::sync::atomic::AtomicUsize,
     commit_log: AtomicI64,
     /// Shared by every broker of the cluster.
     keys: Arc<Mutex<KeyWindow>>,
@@ -215,6 +217,7 @@ impl BrokerCore {
             fault,
             acl,
             offsets: Mutex::new(HashMap::new()),
+            topics: Default::default(),
             commit_log: AtomicI64::new(0),
             keys: shared.keys.clone(),
             order: shared.order.clone(),
@@ -315,15 +318,10 @@ impl BrokerCore {
 
     /// Why this send cannot be kept (a topic more than [`MAX_TOPICS`], a half message past
     /// the half messages' bounds), or None.
-    fn full_for(&self, topic: &str, body_len: usize, props: Option<&str>) -> Option<String> {
-        let map = self.offsets.lock().unwrap();
-        if map.len() >= MAX_TOPICS && !map.contains_key(topic) {
+    fn full_for(&self, topic: &str, body_len: usize, half: bool) -> Option<String> {
+        if self.topics.load(Ordering::Relaxed) >= MAX_TOPICS && !self.offsets.lock().unwrap().contains_key(topic) {
             return Some(format!("the demo broker {} holds at most {MAX_TOPICS} topics", self.name));
         }
-        drop(map);
-        let half = props
-            .and_then(|p| properties::find(p, properties::TRAN_MSG))
-            .is_some_and(crate::remoting::java::parse_boolean);
         if half && !self.tx.has_room(body_len) {
             return Some(format!("the demo broker {} holds too many half messages; end some first", self.name));
         }
@@ -337,7 +335,10 @@ impl BrokerCore {
             let mut map = self.offsets.lock().unwrap();
             let offs = match map.get_mut(topic) {
                 Some(o) => o,
-                None => map.entry(topic.to_string()).or_insert_with(|| vec![0; self.queues as usize]),
+                None => {
+                    self.topics.fetch_add(1, Ordering::Relaxed);
+                    map.entry(topic.to_string()).or_insert_with(|| vec![0; self.queues as usize])
+                }
             };
             let slot = &mut offs[queue as usize];
             let first = *slot;
@@ -380,7 +381,12 @@ impl BrokerCore {
             return RemotingCommand::response_to(req, code, Some(remark));
         }
         // What a client may make the demo broker hold is bounded: topics, half messages.
-        if let Some(why) = self.full_for(&header.topic, req.body.len(), header.properties.as_deref()) {
+        let half = header
+            .properties
+            .as_deref()
+            .and_then(|p| properties::find(p, properties::TRAN_MSG))
+            .is_some_and(crate::remoting::java::parse_boolean);
+        if let Some(why) = self.full_for(&header.topic, req.body.len(), half) {
             return RemotingCommand::response_to(req, ResponseCode::SYSTEM_ERROR.code(), Some(why));
         }
         // Before the queue check, as the Java broker's buildMsgContext reads the body first.
@@ -437,12 +443,7 @@ impl BrokerCore {
             }
             let sizes: Vec<usize> = entries.iter().map(|e| e.body.len()).collect();
             self.store(&header.topic, queue, &sizes)
-        } else if header
-            .properties
-            .as_deref()
-            .and_then(|p| properties::find(p, properties::TRAN_MSG))
-            .is_some_and(crate::remoting::java::parse_boolean)
-        {
+        } else if half {
             // A half message: kept on the half topic until its end.
             self.record_key(uniq);
             let (half_offset, ids) = self.store(crate::protocol::transaction::HALF_TOPIC, 0, &[req.body.len()]);

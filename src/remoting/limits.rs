@@ -45,9 +45,12 @@ impl Default for ServerLimits {
     }
 }
 
-/// The read buffer a server connection starts with (it grows with the bytes that come, and
-/// goes back to this once the connection is quiet).
-pub const SERVER_READ_BUFFER: usize = 4 * 1024;
+/// The read buffer a server connection starts with, and goes back to once it is quiet: an idle
+/// connection costs little.
+pub const SERVER_READ_BUFFER: usize = 1024;
+/// The read buffer of a connection that brings frames (tokio-util's default): a smaller one
+/// costs more reads and allocations per frame. It grows past this with the bytes that come.
+pub const BUSY_READ_BUFFER: usize = 8 * 1024;
 
 /// The connections a server holds, against its cap.
 #[derive(Clone)]
@@ -112,53 +115,80 @@ impl std::fmt::Display for ReadEnd {
     }
 }
 
-/// Frames of one server connection, read under [`ServerLimits`]'s frame and idle timeouts.
+/// Frames of one server connection, read under [`ServerLimits`]'s frame and idle timeouts. The
+/// clock is looked at once every quarter of the frame timeout, not per frame: a frame costs no
+/// timer.
 pub struct GuardedFrames<R> {
     frames: FramedRead<R, RemotingCodec>,
     limits: ServerLimits,
+    /// Wakes every `check` to look at the deadlines.
+    tick: std::pin::Pin<Box<tokio::time::Sleep>>,
+    check: Duration,
+    /// Frames read so far, and how many there were at the last tick.
+    read: u64,
+    read_at_tick: u64,
+    /// When a frame was last seen (to a tick's precision).
     last_frame: Instant,
 }
 
 impl<R: AsyncRead + Unpin> GuardedFrames<R> {
     pub fn new(read: R, limits: ServerLimits) -> Self {
+        let check = (limits.frame_timeout / 4).max(Duration::from_millis(1));
+        let now = Instant::now();
         GuardedFrames {
             frames: FramedRead::with_capacity(read, RemotingCodec::default(), SERVER_READ_BUFFER),
             limits,
-            last_frame: Instant::now(),
+            tick: Box::pin(tokio::time::sleep_until(now + check)),
+            check,
+            read: 0,
+            read_at_tick: 0,
+            last_frame: now,
         }
     }
 
     /// The next frame, or why the connection ends. A frame under way is noticed within a
-    /// quarter of the frame timeout, so one that stalls is closed within 1.25 times it.
+    /// quarter of the frame timeout, so one that stalls is closed within 1.25 times it; an idle
+    /// connection within its idle timeout and a quarter of the frame timeout.
     pub async fn next(&mut self) -> Result<RemotingCommand, ReadEnd> {
-        let check = (self.limits.frame_timeout / 4).max(Duration::from_millis(1));
         loop {
-            let now = Instant::now();
-            let deadline = match self.frames.decoder().partial_since() {
-                Some(since) => since + self.limits.frame_timeout,
-                None => self.last_frame + self.limits.idle_timeout,
-            };
-            if now >= deadline {
-                return Err(match self.frames.decoder().partial_since() {
-                    Some(_) => ReadEnd::FrameTimeout(self.limits.frame_timeout),
-                    None => ReadEnd::Idle(self.limits.idle_timeout),
-                });
-            }
             tokio::select! {
+                // Frames first (no random pick each time): the tick is looked at only when none
+                // is ready.
+                biased;
                 next = self.frames.next() => {
-                    self.last_frame = Instant::now();
+                    self.read += 1;
+                    let buf = self.frames.read_buffer_mut();
+                    if buf.capacity() <= SERVER_READ_BUFFER && buf.is_empty() {
+                        *buf = bytes::BytesMut::with_capacity(BUSY_READ_BUFFER);
+                    }
                     return match next {
                         Some(Ok(c)) => Ok(c),
                         Some(Err(e)) => Err(ReadEnd::Bad(e)),
                         None => Err(ReadEnd::Eof),
                     };
                 }
-                _ = tokio::time::sleep_until(deadline.min(now + check)) => {
-                    // Quiet: a buffer grown for a large frame goes back to its first size.
+                _ = &mut self.tick => {
+                    let now = Instant::now();
+                    let quiet = self.read == self.read_at_tick;
+                    if !quiet {
+                        self.read_at_tick = self.read;
+                        self.last_frame = now;
+                    }
+                    match self.frames.decoder().partial_since() {
+                        Some(since) if now >= since + self.limits.frame_timeout => {
+                            return Err(ReadEnd::FrameTimeout(self.limits.frame_timeout))
+                        }
+                        None if now >= self.last_frame + self.limits.idle_timeout => {
+                            return Err(ReadEnd::Idle(self.limits.idle_timeout))
+                        }
+                        _ => {}
+                    }
+                    // Quiet since the last tick: the buffer goes back to its first size.
                     let buf = self.frames.read_buffer_mut();
-                    if buf.is_empty() && buf.capacity() > 4 * SERVER_READ_BUFFER {
+                    if quiet && buf.is_empty() && buf.capacity() > SERVER_READ_BUFFER {
                         *buf = bytes::BytesMut::with_capacity(SERVER_READ_BUFFER);
                     }
+                    self.tick.as_mut().reset(now + self.check);
                 }
             }
         }
@@ -198,11 +228,14 @@ mod tests {
         let mut frames = GuardedFrames::new(server, limits());
         let t0 = Instant::now();
         assert!(matches!(frames.next().await.unwrap_err(), ReadEnd::Idle(_)));
-        assert!(t0.elapsed() >= Duration::from_secs(10) && t0.elapsed() <= Duration::from_millis(10_600));
+        assert!(
+            t0.elapsed() >= Duration::from_secs(10) && t0.elapsed() <= Duration::from_millis(10_600),
+            "{:?}",
+            t0.elapsed()
+        );
         // One byte every 500 ms: each byte is progress, the frame is not.
-        let mut frames = GuardedFrames::new(tokio::io::duplex(1).1, limits());
         let (mut c2, s2) = tokio::io::duplex(1 << 20);
-        frames.frames = FramedRead::with_capacity(s2, RemotingCodec::default(), SERVER_READ_BUFFER);
+        let mut frames = GuardedFrames::new(s2, limits());
         let writer = tokio::spawn(async move {
             for b in [0u8, 0, 0, 100, 0, 0, 0, 2, b'{'] {
                 if c2.write_all(&[b]).await.is_err() {

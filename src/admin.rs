@@ -124,12 +124,13 @@ pub async fn route(
     };
     if json {
         let report = RouteReport { clusters: &info, topic, route: route.as_ref(), route_error };
-        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| StartError::start(e.to_string()))?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report).map_err(|e| StartError::start(e.to_string()))?)
+            .map_err(StartError::output)?;
         return Ok(EXIT_OK);
     }
-    println!("name server {}", namesrvs.join(";"));
+    crate::outln!("name server {}", namesrvs.join(";")).map_err(StartError::output)?;
     for (cluster, brokers) in &info.cluster_addr_table {
-        println!("cluster {cluster}");
+        crate::outln!("cluster {cluster}").map_err(StartError::output)?;
         for b in brokers {
             let addrs = info.broker_addr_table.get(b).map(|d| {
                 d.broker_addrs
@@ -138,30 +139,31 @@ pub async fn route(
                     .collect::<Vec<_>>()
                     .join(", ")
             });
-            println!("  {b:<16} {}", addrs.unwrap_or_else(|| "(no address)".into()));
+            crate::outln!("  {b:<16} {}", addrs.unwrap_or_else(|| "(no address)".into()))
+                .map_err(StartError::output)?;
         }
     }
-    println!();
+    crate::outln!("").map_err(StartError::output)?;
     match (&route, &route_error) {
         (Some(route), _) => {
-            println!("topic {topic}");
-            println!("  {:<16} {:>6} {:>6} {:>5}  master", "broker", "read", "write", "perm");
+            crate::outln!("topic {topic}").map_err(StartError::output)?;
+            crate::outln!("  {:<16} {:>6} {:>6} {:>5}  master", "broker", "read", "write", "perm").map_err(StartError::output)?;
             let mut qds = route.queue_datas.clone();
             qds.sort_by(|a, b| a.broker_name.cmp(&b.broker_name));
             for q in &qds {
-                println!(
+                crate::outln!(
                     "  {:<16} {:>6} {:>6} {:>5}  {}",
                     q.broker_name,
                     q.read_queue_nums,
                     q.write_queue_nums,
                     perm_text(q.perm),
                     route.master_addr(&q.broker_name).unwrap_or("(no master: not writable)")
-                );
+                ).map_err(StartError::output)?;
             }
             let writable = route.publish_queues(topic).len();
-            println!("  {writable} writable queue(s)");
+            crate::outln!("  {writable} writable queue(s)").map_err(StartError::output)?;
         }
-        (None, Some(e)) => println!("topic {topic}: no route ({e}); a broker may create it on first send if it auto-creates topics, or: mqtui topic create"),
+        (None, Some(e)) => crate::outln!("topic {topic}: no route ({e}); a broker may create it on first send if it auto-creates topics, or: mqtui topic create").map_err(StartError::output)?,
         _ => {}
     }
     Ok(EXIT_OK)
@@ -198,7 +200,7 @@ pub async fn create_topic(
     let mut failed = 0;
     for b in brokers {
         let Some(addr) = info.broker_addr_table.get(b).and_then(|d| d.master_addr()) else {
-            println!("{b:<16} no master address: skipped");
+            crate::outln!("{b:<16} no master address: skipped").map_err(StartError::output)?;
             failed += 1;
             continue;
         };
@@ -216,15 +218,17 @@ pub async fn create_topic(
         pool.sign(&mut req);
         match pool.invoke(addr, req, TIMEOUT).await {
             Ok(r) if r.code == ResponseCode::SUCCESS.code() => {
-                println!("{b:<16} {addr:<22} created {topic}: {queues} queues, perm {}", perm_text(perm))
+                crate::outln!("{b:<16} {addr:<22} created {topic}: {queues} queues, perm {}", perm_text(perm))
+                    .map_err(StartError::output)?
             }
             Ok(r) => {
                 failed += 1;
-                println!("{b:<16} {addr:<22} {}: {}", response_code_label(r.code), r.remark.unwrap_or_default());
+                crate::outln!("{b:<16} {addr:<22} {}: {}", response_code_label(r.code), r.remark.unwrap_or_default())
+                    .map_err(StartError::output)?;
             }
             Err(e) => {
                 failed += 1;
-                println!("{b:<16} {addr:<22} {e}");
+                crate::outln!("{b:<16} {addr:<22} {e}").map_err(StartError::output)?;
             }
         }
     }

@@ -207,3 +207,62 @@ fn mqtui_cluster_with_a_closed_stdout_says_so() {
     assert_eq!(code, Some(5), "{said}");
     assert!(said.contains("cannot write to standard output"), "{said}");
 }
+
+/// A recording whose numbers are the extremes of their types (as a corrupt or hand-made file
+/// may hold): every report format and the replay read it without a panic.
+#[test]
+fn a_recording_of_extreme_numbers_is_reported_and_replayed_without_panic() {
+    use serde_json::json;
+    let (max_i, min_i, max_u) = (i64::MAX, i64::MIN, u64::MAX);
+    let attempt = json!({"attempt":1,"broker":"broker-a","addr":"127.0.0.1:1","queue":i32::MIN,"opaque":i32::MAX,
+        "t_ns":min_i,"budget_ns":max_u,"timeout_ns":max_u,"latency_ns":max_u,"outcome":"timeout","code":i32::MIN,"isolated_ns":max_u});
+    let send = |t: i64, sched: Option<i64>, status: &str| {
+        let mut s = json!({"type":"send","send":1,"t_ns":t,"latency_ns":max_u,"service_latency_ns":max_u,"started_ms":min_i,
+            "topic":"T","msg_id":"X","status":status,"broker":"broker-a","queue":1,"queue_offset":min_i,
+            "attempts":[attempt.clone(), attempt.clone()]});
+        if let Some(s2) = sched {
+            s["scheduled_ns"] = json!(s2);
+        }
+        if status == "FAILED" {
+            s["failure"] = json!("timeout");
+        }
+        s
+    };
+    let lines = [
+        json!({"type":"run","v":1,"mqtui":"0","started_ms":min_i,"run":{"target":"t","topic":"T","java":"5.3.3","fault_table":"5.x",
+            "fault_avoidance":true,"timeout_ms":max_u,"attempt_timeout_ms":max_u,"retries":u32::MAX,"load_model":"open","rate":1e308,
+            "concurrency":usize::MAX,"shape":"stages 999999999h:1e15"}}),
+        json!({"type":"route","t_ns":min_i,"topic":"T","brokers":["broker-a"],"queues":max_u}),
+        json!({"type":"settings","t_ns":min_i,"rate":1e308,"concurrency":usize::MAX,"paused":false,"model":"open","shape":"burst 99999999999 every 0ms"}),
+        send(max_i, None, "SEND_OK"),
+        send(min_i, Some(min_i), "FAILED"),
+        send(0, Some(max_i), "SEND_OK"),
+        json!({"type":"fault","t_ns":max_i,"broker":"broker-a","latency_ns":max_u,"window_ns":max_u,"reachable":true}),
+        json!({"type":"fault","t_ns":min_i,"broker":"broker-a","latency_ns":max_u,"window_ns":max_u,"reachable":false}),
+        json!({"type":"settings","t_ns":max_i,"rate":-1.0,"concurrency":0,"paused":true,"model":"x","shape":"stages 1s:1"}),
+        json!({"type":"injection","t_ns":min_i,"broker":"broker-a","fault":"x"}),
+        json!({"type":"lagged","t_ns":0,"missed":max_u}),
+        json!({"type":"end","t_ns":max_i,"elapsed_ns":max_u,"not_started":max_u,"name_server_lookups":max_u}),
+    ];
+    let file = std::env::temp_dir().join(format!("mqtui-extreme-{}.jsonl", std::process::id()));
+    std::fs::write(&file, lines.iter().map(|l| l.to_string() + "\n").collect::<String>()).unwrap();
+    for format in ["text", "markdown", "csv", "json", "html"] {
+        let o = mqtui().args(["report", "--format", format]).arg(&file).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{format}: {err}");
+        assert!(!err.contains("panic") && !o.stdout.is_empty(), "{format}: {err}");
+    }
+    let o = mqtui().arg("compare").arg(&file).arg(&file).output().unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 4)), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut player =
+        mqtui::ui::replay::Player::open(&file, tokio::time::Instant::now(), mqtui::ui::theme::Theme::dark()).unwrap();
+    let mut app = player.fresh();
+    for secs in [0u64, 1, 1 << 20, u64::MAX / 2, 3] {
+        player.seek(&mut app, Duration::from_secs(secs));
+        for (w, h) in [(80, 24), (200, 60)] {
+            let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+            t.draw(|f| mqtui::ui::render(f, &app)).unwrap();
+        }
+    }
+    let _ = std::fs::remove_file(&file);
+}

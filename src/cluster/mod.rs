@@ -4,6 +4,7 @@
 
 mod admin;
 mod broker;
+mod delay;
 pub mod fault;
 mod listener;
 mod namesrv;

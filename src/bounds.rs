@@ -25,6 +25,13 @@ pub const MAX_SECS: f64 = 366.0 * 24.0 * 3600.0;
 /// thousand a second on one core; a schedule finer than this is below a clock's resolution).
 pub const MAX_RATE: f64 = 10_000_000.0;
 
+/// The longest delay a message may be given (`--delay-ms`, `delay_ms`, the compose form's
+/// `1500ms` / `10s`): 366 days, in ms (a Java broker refuses more than its `timerMaxDelaySec`,
+/// 3 days by default; a longer one is sent, for its refusal to be seen).
+pub const MAX_DELAY_MS: u64 = 366 * 24 * 3600 * 1000;
+/// The latest delivery time (`--deliver-at`, `deliver_at_ms`, `@time`): before the year 10000.
+pub const MAX_DELIVER_AT_MS: i64 = 253_402_300_800_000;
+
 /// Reads the whole of `path` (or standard input for `-`, when `stdin_dash`), refusing one over
 /// `max` bytes without reading further; `what` names it in the error.
 pub fn read_limited(path: &Path, max: u64, what: &str) -> Result<Vec<u8>, String> {

@@ -53,7 +53,7 @@ const REVIEWED_CASTS: &[(&str, usize)] = &[
     ("src/record/read.rs", 2),
     ("src/record/schema.rs", 4),
     ("src/record/writer.rs", 1),
-    ("src/content/input.rs", 1),
+    ("src/content/input.rs", 2),
     ("src/content/mod.rs", 6),
     ("src/cli/server.rs", 1),
     ("src/cluster/admin.rs", 3),

@@ -297,7 +297,7 @@ pub struct ProducerArgs {
     #[arg(long, env = "MQTUI_DELAY_LEVEL", value_parser = clap::value_parser!(u8).range(1..=18), conflicts_with_all = ["delay_ms", "deliver_at"])]
     pub delay_level: Option<u8>,
     /// Delivered N ms after it is stored (5.x timer: TIMER_DELAY_MS).
-    #[arg(long, env = "MQTUI_DELAY_MS", value_parser = clap::value_parser!(u64).range(1..=31_622_400_000), conflicts_with = "deliver_at")]
+    #[arg(long, env = "MQTUI_DELAY_MS", value_parser = clap::value_parser!(u64).range(1..=crate::bounds::MAX_DELAY_MS), conflicts_with = "deliver_at")]
     pub delay_ms: Option<u64>,
     /// Delivered at this time (5.x timer: TIMER_DELIVER_MS): Unix ms, or RFC 3339
     /// (2026-12-02T10:00:00Z).
@@ -434,7 +434,7 @@ fn positive_f64(s: &str) -> Result<f64, String> {
 
 fn parse_deliver_at_ms(ms: i64) -> Result<i64, String> {
     // Up to the year 9999: a date a broker can store and print.
-    if ms > 0 && ms < 253_402_300_800_000 {
+    if ms > 0 && ms < crate::bounds::MAX_DELIVER_AT_MS {
         Ok(ms)
     } else {
         Err("a time after 1970 and before the year 10000".into())

@@ -60,8 +60,10 @@ fn parse_line(line: &str) -> Result<MessageSpec, String> {
                 spec.body = Some(Body::Bytes(bytes.into()));
             }
             "delay_level" => spec.delay = Some(Delay::Level(int(k, v, 1, 18)? as u8)),
-            "deliver_at_ms" => spec.delay = Some(Delay::DeliverAtMs(int(k, v, 1, i64::MAX)?)),
-            "delay_ms" => spec.delay = Some(Delay::DelayMs(int(k, v, 1, i64::MAX)?)),
+            "deliver_at_ms" => {
+                spec.delay = Some(Delay::DeliverAtMs(int(k, v, 1, crate::bounds::MAX_DELIVER_AT_MS - 1)?))
+            }
+            "delay_ms" => spec.delay = Some(Delay::DelayMs(int(k, v, 1, crate::bounds::MAX_DELAY_MS as i64)?)),
             "sharding_key" => {
                 let key = string(k, v)?;
                 if key.is_empty() {

@@ -154,16 +154,20 @@ fn parse_delay(s: &str) -> Result<Option<(&'static str, String)>, String> {
                 .map_err(|_| format!("delay: @{at} is neither Unix ms nor RFC 3339"))?
                 .timestamp_millis(),
         };
+        if !(1..crate::bounds::MAX_DELIVER_AT_MS).contains(&ms) {
+            return Err(format!("delay: @{at}: a time after 1970 and before the year 10000"));
+        }
         return Ok(Some((properties::TIMER_DELIVER_MS, ms.to_string())));
     }
-    let bad = || format!("delay: {s:?}: a level 1-18, 1500ms, 10s, or @time");
+    let bad = || format!("delay: {s:?}: a level 1-18, 1500ms, 10s (up to 366 days), or @time");
+    let bounded = |ms: Option<u64>| ms.filter(|ms| *ms <= crate::bounds::MAX_DELAY_MS).ok_or_else(bad);
     if let Some(ms) = s.strip_suffix("ms") {
-        let ms: u64 = ms.trim().parse().map_err(|_| bad())?;
+        let ms = bounded(ms.trim().parse().ok())?;
         return Ok(Some((properties::TIMER_DELAY_MS, ms.to_string())));
     }
     if let Some(secs) = s.strip_suffix('s') {
-        let secs: u64 = secs.trim().parse().map_err(|_| bad())?;
-        return Ok(Some((properties::TIMER_DELAY_MS, (secs * 1000).to_string())));
+        let ms = bounded(secs.trim().parse::<u64>().ok().and_then(|s| s.checked_mul(1000)))?;
+        return Ok(Some((properties::TIMER_DELAY_MS, ms.to_string())));
     }
     match s.parse::<u8>() {
         Ok(l @ 1..=18) => Ok(Some((properties::DELAY, l.to_string()))),
@@ -215,6 +219,15 @@ fn save(all: &BTreeMap<String, Remembered>) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delay_out_of_range_is_an_error_not_an_overflow() {
+        assert_eq!(parse_delay("10s").unwrap(), Some((properties::TIMER_DELAY_MS, "10000".into())));
+        assert_eq!(parse_delay("3").unwrap(), Some((properties::DELAY, "3".into())));
+        for bad in ["18446744073709551615s", "99999999999999ms", "@99999999999999999", "@-5", "19", "1e3s"] {
+            assert!(parse_delay(bad).is_err(), "{bad}");
+        }
+    }
 
     fn form(fields: [&str; 7]) -> Compose {
         Compose { fields: fields.map(str::to_string), field: BODY, error: None }

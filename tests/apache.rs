@@ -419,3 +419,33 @@ fn the_java_broker_lists_mqtui_as_a_producer_of_its_group() {
     let after = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
     assert!(!after.contains(&id), "unregistered when it ended: {after}");
 }
+
+/// The Java broker sets no bound on a topic's queues (5.3.3 creates 2048 on a broker when asked):
+/// mqtui takes such a route and sends to every queue of it, those past 1024 included.
+#[test]
+fn a_topic_of_2048_queues_a_broker_is_taken_and_sent_to() {
+    let _serial = one_at_a_time();
+    let Some(ns) = apache::namesrv() else { return };
+    let t = topic("Wide");
+    apache::mqadmin(&["updateTopic", "-n", &ns, "-c", "DefaultCluster", "-t", &t, "-w", "2048", "-r", "2048"]);
+    // Every broker of the cluster registers it in its own time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    let brokers = loop {
+        let o = mqtui(&["route", "--json", "--namesrv", &ns, "--topic", &t]).output().unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        let in_cluster = v["clusters"]["clusterAddrTable"]["DefaultCluster"].as_array().map_or(0, Vec::len);
+        let wide =
+            v["route"]["queueDatas"].as_array().map_or(0, |q| q.iter().filter(|q| q["writeQueueNums"] == 2048).count());
+        if in_cluster > 0 && wide == in_cluster {
+            break wide;
+        }
+        assert!(std::time::Instant::now() < deadline, "the route never showed 2048 queues on every broker: {v}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let n = 2048 * brokers;
+    let stored = produce(&ns, &t, &["--count", &n.to_string(), "--concurrency", "256"]);
+    assert_eq!(stored.len(), n);
+    let high = stored.values().filter(|s| s.queue >= 1024).count();
+    assert!(high > 1000 * brokers, "{high} sends to queues 1024-2047");
+    assert!(stored.values().all(|s| (0..2048).contains(&s.queue)));
+}

@@ -2,8 +2,9 @@
 //! as they are read: a name server's 16 MiB route of `{},{},…` would otherwise become millions
 //! of structs (about 40 times its bytes) before anything could look at it.
 //!
-//! The limits are far above what a real cluster sends (a route names a few brokers; a Java
-//! broker's largest built-in topic has 1024 queues) and keep the worst case to a few MB.
+//! The limits are far above what a real cluster sends (a route names a few brokers; the Java
+//! broker 5.3.3 creates a topic of 2048 queues on one broker when asked, measured) and keep the
+//! worst case to a few tens of MB.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -18,11 +19,12 @@ pub const MAX_BROKERS: usize = 4096;
 pub const MAX_BROKER_ADDRS: usize = 256;
 /// Clusters in `clusterAddrTable`.
 pub const MAX_CLUSTERS: usize = 256;
-/// Write (or read) queues of one topic on one broker: the most a Java broker creates for a
-/// topic of its own (`RMQ_SYS_BENCHMARK_TOPIC`, 1024), and mqtui's own `--queues` bound.
-pub const MAX_QUEUES_PER_BROKER: i32 = 1024;
-/// Queues a producer keeps for one topic, over all its brokers.
-pub const MAX_ROUTE_QUEUES: usize = 1 << 17;
+/// Write (or read) queues of one topic on one broker. The Java broker sets no bound on
+/// creation (`mqadmin updateTopic -w 2048` is taken by 5.3.3; its own largest topic,
+/// `RMQ_SYS_BENCHMARK_TOPIC`, has 1024): this one only keeps 2^31-1 out.
+pub const MAX_QUEUES_PER_BROKER: i32 = 1 << 16;
+/// Queues a producer keeps for one topic, over all its brokers (about 40 bytes each).
+pub const MAX_ROUTE_QUEUES: usize = 1 << 20;
 
 /// A sequence of at most `max` elements (`what` names the field in the error).
 pub fn seq<'de, D, T>(d: D, max: usize, what: &'static str) -> Result<Vec<T>, D::Error>

@@ -430,17 +430,20 @@ mod tests {
         // 2 billion queues), in JSON and fastjson.
         let huge = r#"{"brokerDatas":[{"brokerAddrs":{0:"127.0.0.1:1"},"brokerName":"b","cluster":"C"}],"queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":4,"writeQueueNums":2147483647}]}"#;
         let e = TopicRouteData::parse(huge.as_bytes()).unwrap_err().to_string();
-        assert!(e.contains(r#"broker "b" has writeQueueNums 2147483647, more than 1024"#), "{e}");
+        assert!(e.contains(r#"broker "b" has writeQueueNums 2147483647, more than 65536"#), "{e}");
         let order = r#"{"orderTopicConf":"b:2147483647","brokerDatas":[],"queueDatas":[]}"#;
         let e = TopicRouteData::parse(order.as_bytes()).unwrap_err().to_string();
         assert!(e.contains("orderTopicConf gives broker \"b\" 2147483647 queues"), "{e}");
-        // 1024 queues on each of 200 brokers: each count allowed, the sum is not.
-        let qds: Vec<String> = (0..200)
-            .map(|i| format!(r#"{{"brokerName":"b{i}","perm":6,"readQueueNums":1024,"writeQueueNums":1024}}"#))
+        // 65,536 queues on each of 20 brokers: each count allowed, the sum is not.
+        let qds: Vec<String> = (0..20)
+            .map(|i| format!(r#"{{"brokerName":"b{i}","perm":6,"readQueueNums":4,"writeQueueNums":65536}}"#))
             .collect();
         let many = format!(r#"{{"brokerDatas":[],"queueDatas":[{}]}}"#, qds.join(","));
         let e = TopicRouteData::parse(many.as_bytes()).unwrap_err().to_string();
-        assert!(e.contains("204800 writable queues, more than 131072"), "{e}");
+        assert!(e.contains("1310720 writable queues, more than 1048576"), "{e}");
+        // What a Java broker 5.3.3 creates when asked (mqadmin updateTopic -w 2048) is taken.
+        let big = r#"{"brokerDatas":[{"brokerAddrs":{"0":"127.0.0.1:1"},"brokerName":"b","cluster":"C"}],"queueDatas":[{"brokerName":"b","perm":6,"readQueueNums":2048,"writeQueueNums":2048}]}"#;
+        assert_eq!(TopicRouteData::parse(big.as_bytes()).unwrap().publish_queues("T").len(), 2048);
         // A body of empty objects: refused at the bound, not read into millions of brokers.
         let empties = format!(r#"{{"brokerDatas":[{}]}}"#, vec!["{}"; 100_000].join(","));
         let e = TopicRouteData::parse(empties.as_bytes()).unwrap_err().to_string();
@@ -451,7 +454,7 @@ mod tests {
         assert!(e.contains("brokerAddrs has more than 256 entries"), "{e}");
         // A route built by hand is clamped where it is turned into queues.
         let r = TopicRouteData { order_topic_conf: Some("a:2147483647;b:-5;c:x".into()), ..Default::default() };
-        assert_eq!(r.publish_queues("T").len(), 1024);
+        assert_eq!(r.publish_queues("T").len(), 65536);
     }
 
     #[test]

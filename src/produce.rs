@@ -196,7 +196,9 @@ pub async fn run(args: ProduceArgs, cancel: watch::Receiver<bool>) -> Result<u8,
         if every.is_some() {
             part.record(&o);
         }
-        last_end = last_end.max(o.started + o.latency);
+        // When it really ended: from its real start (an open model's latency counts from its
+        // slot, which may be long before).
+        last_end = last_end.max(o.started + o.service_latency);
         if args.abort_on_fail && aborted_by.is_none() {
             let elapsed = started.elapsed();
             if let Some(t) = thresholds.iter().find(|t| t.broken_for_good() && !t.check(&stats, elapsed).ok) {

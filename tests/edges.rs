@@ -266,3 +266,20 @@ fn a_recording_of_extreme_numbers_is_reported_and_replayed_without_panic() {
     }
     let _ = std::fs::remove_file(&file);
 }
+
+/// A run's length is the time it took, whatever its schedule: at a rate far past what the
+/// cluster takes (the open model's sends all late on their slots), `elapsed_s` is at most the
+/// wall time, not the wall time plus the lag.
+#[test]
+fn elapsed_is_the_wall_time_at_any_rate() {
+    for args in [&["--rate", "10000000"][..], &["--stages", "2s:5000000"][..]] {
+        let t0 = Instant::now();
+        let o = mqtui().args(["produce", "--count", "50000", "--output", "json"]).args(args).output().unwrap();
+        let wall = t0.elapsed().as_secs_f64();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let elapsed = summary["elapsed_s"].as_f64().unwrap();
+        assert!(elapsed <= wall, "{args:?}: elapsed_s {elapsed} over the wall time {wall:.3} s");
+        assert!(summary["behind_schedule"].as_u64().unwrap() > 0, "{summary}");
+    }
+}

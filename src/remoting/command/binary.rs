@@ -60,6 +60,9 @@ pub(super) fn decode_binary_header(header: Bytes) -> Result<RemotingCommand, Cod
         let key = take_field(&h[..map_end], &mut pos, klen, "extFields key")?;
         let vlen = read_len(&h[..map_end], &mut pos, "extFields value length")?;
         let value = take_field(&h[..map_end], &mut pos, vlen, "extFields value")?;
+        if entries.len() == MAX_EXT_FIELDS {
+            return Err(CodecError::BinaryHeader("more extFields than mqtui reads"));
+        }
         entries.push((key, value));
     }
     Ok(RemotingCommand {

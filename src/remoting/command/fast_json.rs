@@ -165,6 +165,10 @@ impl<'a> P<'a> {
                 Val::Object => return None,
             };
             if !(matches!(v, Field::Static(""))) {
+                // Past the bound: the serde path words the error.
+                if entries.len() == MAX_EXT_FIELDS {
+                    return None;
+                }
                 entries.push((k, v));
             }
             match self.peek()? {

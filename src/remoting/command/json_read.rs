@@ -122,6 +122,9 @@ impl<'de> Visitor<'de> for ExtFieldsSeed<'_, '_> {
                 LaxValue::Other(o) => Field::Owned(o),
                 LaxValue::Null => continue,
             };
+            if f.entries.len() == MAX_EXT_FIELDS {
+                return Err(de::Error::custom(format!("more than {MAX_EXT_FIELDS} extFields")));
+            }
             f.entries.push((self.0.keep(k), v));
         }
         Ok(f)

@@ -116,6 +116,10 @@ enum Field {
     Inline(u8, [u8; INLINE]),
 }
 
+/// The most extFields a header may hold (a send's has about 15; a 16 MiB header of empty ones
+/// would otherwise be millions of entries, ten times its bytes).
+pub const MAX_EXT_FIELDS: usize = 4096;
+
 /// The longest [`Field::Inline`] value; the enum stays the size of its other variants.
 const INLINE: usize = 30;
 const _: () = assert!(std::mem::size_of::<Field>() == 32);

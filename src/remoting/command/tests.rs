@@ -245,3 +245,24 @@ fn strings_that_are_not_utf8_are_read_as_java_reads_them() {
     assert_eq!(c.ext_fields.get("msgId"), Some("a\u{FFFD}b"));
     assert_eq!(c.ext_fields.get("k\u{FFFD}"), Some("v"));
 }
+
+#[test]
+fn a_header_of_more_ext_fields_than_the_bound_is_an_error() {
+    let json = |n: usize| {
+        let fields: Vec<String> = (0..n).map(|i| format!(r#""k{i}":"v""#)).collect();
+        format!(r#"{{"code":0,"flag":1,"opaque":1,"extFields":{{{}}}}}"#, fields.join(","))
+    };
+    let ok = RemotingCommand::decode_frame(frame_of(0, json(MAX_EXT_FIELDS).as_bytes())).unwrap();
+    assert_eq!(ok.ext_fields.len(), MAX_EXT_FIELDS);
+    let e = RemotingCommand::decode_frame(frame_of(0, json(MAX_EXT_FIELDS + 1).as_bytes())).unwrap_err();
+    assert!(e.to_string().contains("more than 4096 extFields"), "{e}");
+    // The same in a binary header.
+    let mut c = RemotingCommand::request(1, ExtFields::new());
+    for i in 0..=MAX_EXT_FIELDS {
+        c.ext_fields.insert(format!("k{i}"), "v");
+    }
+    c.serialize_type = SerializeType::RocketMq;
+    let mut f = c.encode();
+    f.advance(4);
+    assert!(RemotingCommand::decode_frame(f).is_err());
+}

@@ -245,8 +245,10 @@ async fn pipe_halves<R, W>(
     let (cr, cw) = client.into_split();
     let (to_client, client_rx) = mpsc::channel::<RemotingCommand>(65_536);
     let (to_up, up_rx) = mpsc::channel::<RemotingCommand>(65_536);
-    let w1 = tokio::spawn(write_batches(cw, client_rx, |c: &RemotingCommand, b| c.encode_into(b), |_, _| {}));
-    let w2 = tokio::spawn(write_batches(uw, up_rx, |c: &RemotingCommand, b| c.encode_into(b), |_, _| {}));
+    // Toward the client, a write that stalls ends the connection (the client stopped reading).
+    let stall = Some(limits.frame_timeout);
+    let w1 = tokio::spawn(write_batches(cw, client_rx, |c: &RemotingCommand, b| c.encode_into(b), |_, _| {}, stall));
+    let w2 = tokio::spawn(write_batches(uw, up_rx, |c: &RemotingCommand, b| c.encode_into(b), |_, _| {}, None));
     // Upstream → client: as it comes.
     let back = to_client.clone();
     let r2 = tokio::spawn(async move {

@@ -363,6 +363,28 @@ fn the_demo_cluster_bounds_what_hostile_clients_hold() {
     assert!(closed >= 290, "{closed} of 600 closed at the cap of 300");
     let (_, with_idle) = rss();
     assert!(with_idle - base < 40.0, "300 idle connections hold {:.1} MB", with_idle - base);
+    // A client that sends and never reads its replies: slowed (its replies fill their queue,
+    // then its requests wait), then closed once the server's writes stall for the frame timeout.
+    let mut flood = TcpStream::connect(&ns).unwrap();
+    let heartbeat = frame(
+        br#"{"code":34,"flag":0,"language":"JAVA","opaque":1,"version":453,"serializeTypeCurrentRPC":"JSON"}"#,
+        b"",
+    );
+    let writer = std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let chunk: Vec<u8> = heartbeat.iter().copied().cycle().take(heartbeat.len() * 1000).collect();
+        flood.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
+        for _ in 0..400 {
+            if flood.write_all(&chunk).is_err() {
+                return Some(t0.elapsed());
+            }
+        }
+        None
+    });
+    let closed_after = writer.join().unwrap();
+    let (_, with_flood) = rss();
+    assert!(closed_after.is_some_and(|d| d < Duration::from_secs(15)), "the server never closed it: {closed_after:?}");
+    assert!(with_flood - base < 40.0, "a client that reads nothing holds {:.1} MB", with_flood - base);
     // Garbage closes only its own connection.
     let mut g = TcpStream::connect(&ns).unwrap();
     let _ = g.write_all(&[0x16, 0x03, 0x01, 0xFF, 0xFF, 9, 9, 9]);

@@ -267,12 +267,15 @@ impl Connection {
 }
 
 /// Drains `rx` into `w`, gathering every queued command into one write (one syscall per batch,
-/// not per frame).
+/// not per frame). With `stall`, a write that makes no progress for that long fails (a peer that
+/// stopped reading: a server closes it rather than hold its replies for ever); the timer starts
+/// only when a write has to wait.
 pub(crate) async fn write_batches<W, T>(
     mut w: W,
     mut rx: mpsc::Receiver<T>,
     mut encode: impl FnMut(&T, &mut BytesMut),
     mut on_error: impl FnMut(&[T], std::io::Error),
+    stall: Option<std::time::Duration>,
 ) where
     W: AsyncWrite + Unpin,
 {
@@ -295,7 +298,21 @@ pub(crate) async fn write_batches<W, T>(
                 Err(_) => break,
             }
         }
-        if let Err(e) = w.write_all(&buf).await {
+        let written = {
+            let mut write = std::pin::pin!(w.write_all(&buf));
+            match (futures::poll!(write.as_mut()), stall) {
+                (std::task::Poll::Ready(r), _) => r,
+                (std::task::Poll::Pending, None) => write.await,
+                (std::task::Poll::Pending, Some(d)) => match tokio::time::timeout(d, write).await {
+                    Ok(r) => r,
+                    Err(_) => Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("the peer read nothing for {} ms", d.as_millis()),
+                    )),
+                },
+            }
+        };
+        if let Err(e) = written {
             on_error(&batch, e);
             return;
         }
@@ -329,6 +346,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(w: W, rx: mpsc::Receiver<Outbound>, s
             }
             s2.close(&msg, InvokeError::Closed);
         },
+        None,
     )
     .await;
     // The writer ends when every handle is gone; nothing more can be sent.

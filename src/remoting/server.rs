@@ -15,6 +15,9 @@ use super::command::RemotingCommand;
 use super::connection::write_batches;
 use super::limits::{ConnectionSlots, GuardedFrames, ReadEnd, ServerLimits};
 
+/// Replies queued on one server connection.
+const SERVER_REPLY_QUEUE: usize = 1024;
+
 /// What to do with one request.
 #[derive(Debug)]
 pub enum Reply {
@@ -197,14 +200,17 @@ async fn serve_io<R, W>(
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let accepted = tokio::time::Instant::now();
-    let (tx, rx) = mpsc::channel::<RemotingCommand>(65_536);
+    // Replies waiting to be written: when full, requests wait to be read (a client that does
+    // not read its replies is slowed, then closed when its writes stall).
+    let (tx, rx) = mpsc::channel::<RemotingCommand>(SERVER_REPLY_QUEUE);
     let writer = tokio::spawn(write_batches(
         write,
         rx,
         |c: &RemotingCommand, buf| c.encode_into(buf),
-        |_, e| {
-            tracing::debug!(error = %e, "write to client failed");
+        move |_, e| {
+            tracing::info!(%peer, error = %e, "write to client failed, connection closed");
         },
+        Some(limits.frame_timeout),
     ));
     let mut frames = GuardedFrames::new(read, limits);
     let mut delayed: Vec<JoinHandle<()>> = Vec::new();

@@ -413,3 +413,33 @@ fn peak_and_now(pid: u32) -> (f64, f64) {
     };
     (kb("VmHWM:"), kb("VmRSS:"))
 }
+
+/// A broker that accepts and reads nothing: requests of 1 MiB each are refused at once past
+/// 64 MiB queued unwritten (not held for ever), and each ends: refused, or timed out.
+#[tokio::test]
+async fn a_peer_that_reads_nothing_holds_at_most_64_mib_of_requests() {
+    use mqtui::remoting::{Connection, ExtFields, InvokeError, RemotingCommand};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let hold = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        drop(s);
+    });
+    let conn = Connection::connect(&addr, Duration::from_secs(2)).await.unwrap();
+    let body = bytes::Bytes::from(vec![7u8; 1 << 20]);
+    let sends = (0..200).map(|_| {
+        let c = conn.clone();
+        let req = RemotingCommand::request(310, ExtFields::new()).with_body(body.clone());
+        async move { c.invoke(req, Duration::from_secs(2)).await }
+    });
+    let results = futures::future::join_all(sends).await;
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(InvokeError::SendRequestFailed(m)) if m.contains("64 MiB of requests queued")))
+        .count();
+    let timed_out = results.iter().filter(|r| matches!(r, Err(InvokeError::Timeout(_)))).count();
+    assert_eq!(refused + timed_out, 200, "{results:?}");
+    assert!(refused >= 100, "{refused} refused, {timed_out} timed out");
+    hold.join().unwrap();
+}

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -16,13 +16,16 @@ use tokio_util::codec::FramedRead;
 use super::codec::RemotingCodec;
 use super::command::RemotingCommand;
 use super::error::InvokeError;
+pub(crate) use super::writer::write_batches;
 
-/// At most this many bytes are gathered into one write.
-const WRITE_BATCH_BYTES: usize = 256 * 1024;
-/// A write buffer larger than this is given back when the queue is empty.
-const IDLE_WRITE_BUFFER: usize = 16 * 1024;
 /// Requests queued for the writer before `invoke` refuses (Java: 65535 async permits).
 const OUTBOUND_QUEUE: usize = 65_536;
+/// Bytes of frames queued for the writer before `invoke` refuses: a peer that reads nothing
+/// would otherwise hold every body sent to it until the connection goes.
+const OUTBOUND_BYTES: usize = 64 << 20;
+/// A write that makes no progress for this long closes the connection (Java's
+/// `clientChannelMaxIdleTimeSeconds`, 120: a channel neither read nor written is closed).
+const CLIENT_WRITE_STALL: std::time::Duration = std::time::Duration::from_secs(120);
 
 type Reply = Result<RemotingCommand, InvokeError>;
 
@@ -50,6 +53,8 @@ struct Shared {
     /// Whether any frame came (a peer that closes before its first reply may want TLS).
     received: AtomicBool,
     tls: bool,
+    /// Bytes of the frames queued for the writer and not yet taken by it.
+    queued: std::sync::atomic::AtomicUsize,
 }
 
 /// Answers requests a server sends on a client connection (a broker's CHECK_TRANSACTION_STATE
@@ -64,6 +69,30 @@ pub trait ServerRequests: Send + Sync + 'static {
 }
 
 impl Shared {
+    /// Counts `len` more bytes queued; false (nothing counted) past [`OUTBOUND_BYTES`].
+    fn reserve(&self, len: usize) -> bool {
+        if self.queued.fetch_add(len, Ordering::Relaxed) + len > OUTBOUND_BYTES {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Queues `o` for the writer, within both bounds; why not otherwise.
+    fn enqueue(&self, tx: &mpsc::Sender<Outbound>, o: Outbound) -> Result<(), &'static str> {
+        let len = o.frame.len();
+        if !self.reserve(len) {
+            return Err("64 MiB of requests queued, unwritten (the peer reads nothing?)");
+        }
+        tx.try_send(o).map_err(|e| {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+            match e {
+                mpsc::error::TrySendError::Full(_) => "too many requests queued",
+                mpsc::error::TrySendError::Closed(_) => "connection writer stopped",
+            }
+        })
+    }
+
     /// Marks the connection closed and fails every waiting request with `err(reason)`.
     fn close(&self, reason: &str, err: fn(String) -> InvokeError) {
         self.closed.store(true, Ordering::SeqCst);
@@ -161,6 +190,7 @@ impl Connection {
             server_requests,
             received: AtomicBool::new(false),
             tls,
+            queued: Default::default(),
         });
         let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
         let writer = tokio::spawn(write_loop(write, rx, shared.clone()));
@@ -223,12 +253,8 @@ impl Connection {
             }
             pending.insert(opaque, tx);
         }
-        if let Err(e) = self.tx.try_send(Outbound { frame, opaque, tracked: true }) {
+        if let Err(why) = self.shared.enqueue(&self.tx, Outbound { frame, opaque, tracked: true }) {
             self.shared.pending.lock().unwrap().remove(&opaque);
-            let why = match e {
-                mpsc::error::TrySendError::Full(_) => "too many requests queued",
-                mpsc::error::TrySendError::Closed(_) => "connection writer stopped",
-            };
             return Err(InvokeError::SendRequestFailed(format!("{}: {why}", self.shared.addr)));
         }
         let timed_out = || InvokeError::Timeout(fail_at.saturating_duration_since(begin).as_millis() as u64);
@@ -252,9 +278,9 @@ impl Connection {
         if self.is_closed() {
             return Err(InvokeError::SendRequestFailed(format!("connection to {} is closed", self.shared.addr)));
         }
-        self.tx
-            .try_send(Outbound::untracked(&cmd))
-            .map_err(|_| InvokeError::SendRequestFailed(format!("{}: cannot queue oneway request", self.shared.addr)))
+        self.shared.enqueue(&self.tx, Outbound::untracked(&cmd)).map_err(|why| {
+            InvokeError::SendRequestFailed(format!("{}: cannot queue oneway request: {why}", self.shared.addr))
+        })
     }
 
     /// Closes the connection: waiting requests fail as closed.
@@ -266,73 +292,16 @@ impl Connection {
     }
 }
 
-/// Drains `rx` into `w`, gathering every queued command into one write (one syscall per batch,
-/// not per frame). With `stall`, a write that makes no progress for that long fails (a peer that
-/// stopped reading: a server closes it rather than hold its replies for ever); the timer starts
-/// only when a write has to wait.
-pub(crate) async fn write_batches<W, T>(
-    mut w: W,
-    mut rx: mpsc::Receiver<T>,
-    mut encode: impl FnMut(&T, &mut BytesMut),
-    mut on_error: impl FnMut(&[T], std::io::Error),
-    stall: Option<std::time::Duration>,
-) where
-    W: AsyncWrite + Unpin,
-{
-    // Grown by the first batch, not before: an idle connection keeps no write buffer.
-    let mut buf = BytesMut::new();
-    let mut batch: Vec<T> = Vec::new();
-    // The last batch's size: a buffer made anew starts there (no doubling through a burst).
-    let mut last = 0usize;
-    while let Some(first) = rx.recv().await {
-        buf.clear();
-        buf.reserve(last);
-        encode(&first, &mut buf);
-        batch.push(first);
-        while buf.len() < WRITE_BATCH_BYTES {
-            match rx.try_recv() {
-                Ok(next) => {
-                    encode(&next, &mut buf);
-                    batch.push(next);
-                }
-                Err(_) => break,
-            }
-        }
-        let written = {
-            let mut write = std::pin::pin!(w.write_all(&buf));
-            match (futures::poll!(write.as_mut()), stall) {
-                (std::task::Poll::Ready(r), _) => r,
-                (std::task::Poll::Pending, None) => write.await,
-                (std::task::Poll::Pending, Some(d)) => match tokio::time::timeout(d, write).await {
-                    Ok(r) => r,
-                    Err(_) => Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!("the peer read nothing for {} ms", d.as_millis()),
-                    )),
-                },
-            }
-        };
-        if let Err(e) = written {
-            on_error(&batch, e);
-            return;
-        }
-        last = buf.len().min(WRITE_BATCH_BYTES);
-        batch.clear();
-        // Nothing more queued: a buffer grown for a burst is given back while the connection
-        // is quiet.
-        if buf.capacity() > 4 * WRITE_BATCH_BYTES || (buf.capacity() > IDLE_WRITE_BUFFER && rx.is_empty()) {
-            buf = BytesMut::new();
-        }
-    }
-    let _ = w.shutdown().await;
-}
-
 async fn write_loop<W: AsyncWrite + Unpin>(w: W, rx: mpsc::Receiver<Outbound>, shared: Arc<Shared>) {
     let s2 = shared.clone();
+    let s3 = shared.clone();
     write_batches(
         w,
         rx,
-        |o, buf| buf.extend_from_slice(&o.frame),
+        move |o, buf| {
+            s3.queued.fetch_sub(o.frame.len(), Ordering::Relaxed);
+            buf.extend_from_slice(&o.frame)
+        },
         move |batch, e| {
             let msg = format!("write to {} failed: {e}", s2.addr);
             tracing::debug!("{msg}");
@@ -346,7 +315,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(w: W, rx: mpsc::Receiver<Outbound>, s
             }
             s2.close(&msg, InvokeError::Closed);
         },
-        None,
+        Some(CLIENT_WRITE_STALL),
     )
     .await;
     // The writer ends when every handle is gone; nothing more can be sent.
@@ -374,8 +343,8 @@ fn server_request(shared: &Shared, cmd: &RemotingCommand, out: &mpsc::WeakSender
     };
     let Some(tx) = out.upgrade() else { return };
     for f in frames {
-        if tx.try_send(Outbound::untracked(&f)).is_err() {
-            tracing::warn!(addr = %shared.addr, "cannot queue the answer to a server's request");
+        if let Err(why) = shared.enqueue(&tx, Outbound::untracked(&f)) {
+            tracing::warn!(addr = %shared.addr, "cannot queue the answer to a server's request: {why}");
         }
     }
 }

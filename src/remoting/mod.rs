@@ -12,6 +12,7 @@ pub mod limits;
 pub mod namesrv;
 pub mod server;
 pub mod tls;
+mod writer;
 
 pub use acl::AclCredentials;
 pub use codec::{RemotingCodec, DEFAULT_MAX_FRAME};
